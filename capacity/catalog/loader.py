@@ -1,0 +1,236 @@
+"""Read catalog folders (TOML, one entity per file) into a validated `Catalog`.
+
+This is an I/O edge: the core never reads files. The built-in catalog ships
+inside the package (`capacity/_catalogs`, from the repository's `catalogs/`);
+user folders given with `--catalog DIR` or `CAPACITY_CATALOG_PATH` add or
+override entries, and every override is recorded in `Catalog.overrides`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import os
+import tomllib
+from collections.abc import Iterable, Sequence
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ConfigDict, ValidationError
+
+from capacity.catalog.schemas import (
+    KINDS,
+    Accelerator,
+    CloudOffering,
+    Cluster,
+    Entry,
+    ExchangeRates,
+    Grid,
+    ModelSpec,
+)
+from capacity.errors import CapacityError, CatalogError
+
+ENV_VAR = "CAPACITY_CATALOG_PATH"
+T = TypeVar("T", bound=Entry)
+
+
+def builtin_catalog_dir() -> Path:
+    """The catalog shipped with the package (wheel) or the repository's `catalogs/` (editable)."""
+    here = Path(__file__).resolve().parent.parent
+    packaged = here / "_catalogs"
+    if packaged.is_dir():
+        return packaged
+    return here.parent / "catalogs"
+
+
+class Catalog(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    accelerators: dict[str, Accelerator]
+    clusters: dict[str, Cluster]
+    cloud: dict[str, CloudOffering]
+    grids: dict[str, Grid]
+    models: dict[str, ModelSpec]
+    exchange_rates: ExchangeRates | None = None
+    roots: tuple[str, ...] = ()
+    overrides: tuple[str, ...] = ()
+
+    def _get(self, kind: str, key: str, field: str, table: dict[str, T]) -> T:
+        entry = table.get(key)
+        if entry is None:
+            entry = self._by_alias(table, key)
+        if entry is None:
+            names = list(table) + [a for e in table.values() for a in e.aliases]
+            close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
+            hint = f"; did you mean {', '.join(close)}?" if close else ""
+            raise CapacityError(
+                f"unknown {kind} '{key}'{hint} (see `capacity catalog list {kind}s`)",
+                field=field,
+            )
+        return entry
+
+    @staticmethod
+    def _by_alias(table: dict[str, T], key: str) -> T | None:
+        low = key.lower()
+        for entry in table.values():
+            if low in (a.lower() for a in entry.aliases) or low == entry.name.lower():
+                return entry
+        return None
+
+    def accelerator(self, key: str) -> Accelerator:
+        return self._get("accelerator", key, "accelerator", self.accelerators)
+
+    def cluster(self, key: str) -> Cluster:
+        return self._get("cluster", key, "cluster", self.clusters)
+
+    def cloud_offering(self, key: str) -> CloudOffering:
+        return self._get("cloud offering", key, "cluster", self.cloud)
+
+    def grid(self, key: str) -> Grid:
+        return self._get("grid", key, "grid", self.grids)
+
+    def model(self, key: str) -> ModelSpec:
+        return self._get("model", key, "model", self.models)
+
+
+def _format_validation(err: ValidationError) -> tuple[str, str]:
+    first = err.errors()[0]
+    loc = ".".join(str(p) for p in first["loc"]) or "(file)"
+    return loc, first["msg"]
+
+
+def _resolve_partition_locations(data: dict[str, Any], loc: str) -> str:
+    """Turn `partitions.0.nodes` into `partitions[booster].nodes` for a readable error."""
+    parts = loc.split(".")
+    if len(parts) > 1 and parts[0] == "partitions" and parts[1].isdigit():
+        try:
+            pid = data["partitions"][int(parts[1])].get("id", parts[1])
+        except (KeyError, IndexError, AttributeError):
+            return loc
+        return f"partitions[{pid}]" + ("." + ".".join(parts[2:]) if parts[2:] else "")
+    return loc
+
+
+def load_file(path: Path, model: type[T]) -> T:
+    """Parse and validate one TOML file; errors name the file and the field."""
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(str(path), f"malformed TOML: {exc}") from None
+    except OSError as exc:
+        raise CatalogError(str(path), f"cannot read: {exc.strerror}") from None
+    try:
+        entry = model.model_validate(data)
+    except ValidationError as exc:
+        loc, msg = _format_validation(exc)
+        raise CatalogError(str(path), msg, field=_resolve_partition_locations(data, loc)) from None
+    if entry.id != path.stem:
+        raise CatalogError(str(path), f"id '{entry.id}' must equal the file name", field="id")
+    return entry
+
+
+def _iter_files(root: Path, kind: str) -> Iterable[Path]:
+    folder = root / kind
+    if folder.is_dir():
+        yield from sorted(folder.glob("*.toml"))
+
+
+def _check_references(cat: dict[str, dict[str, Any]], origin: dict[tuple[str, str], Path]) -> None:
+    accs, grids = cat["accelerators"], cat["grids"]
+    for cid, cl in cat["clusters"].items():
+        for part in cl.partitions:
+            if part.accelerator not in accs:
+                raise CatalogError(
+                    str(origin["clusters", cid]),
+                    f"unknown accelerator '{part.accelerator}'",
+                    field=f"partitions[{part.id}].accelerator",
+                )
+        if cl.grid_id not in grids:
+            raise CatalogError(
+                str(origin["clusters", cid]), f"no grid entry '{cl.grid_id}'", field="country"
+            )
+    for oid, off in cat["cloud"].items():
+        if off.accelerator not in accs:
+            raise CatalogError(
+                str(origin["cloud", oid]),
+                f"unknown accelerator '{off.accelerator}'",
+                field="accelerator",
+            )
+        if off.grid not in grids:
+            raise CatalogError(str(origin["cloud", oid]), f"no grid entry '{off.grid}'", field="grid")
+
+
+def catalog_roots(extra: Sequence[str | Path] = ()) -> list[Path]:
+    """Built-in catalog first, then CAPACITY_CATALOG_PATH entries, then --catalog folders."""
+    roots = [builtin_catalog_dir()]
+    env = os.environ.get(ENV_VAR, "")
+    roots += [Path(p) for p in env.split(os.pathsep) if p]
+    roots += [Path(p) for p in extra]
+    for root in roots[1:]:
+        if not root.is_dir():
+            raise CapacityError(f"catalog folder '{root}' does not exist", field="catalog")
+    return roots
+
+
+def load_catalog(extra: Sequence[str | Path] = (), *, include_builtin: bool = True) -> Catalog:
+    """Load and cross-check the catalog. Later roots override earlier ones, announced."""
+    roots = catalog_roots(extra)
+    if not include_builtin:
+        roots = roots[1:]
+    return _load_cached(tuple(str(r) for r in roots))
+
+
+@lru_cache(maxsize=8)
+def _load_cached(roots: tuple[str, ...]) -> Catalog:
+    tables: dict[str, dict[str, Any]] = {kind: {} for kind in KINDS}
+    origin: dict[tuple[str, str], Path] = {}
+    overrides: list[str] = []
+    rates: ExchangeRates | None = None
+    for root_s in roots:
+        root = Path(root_s)
+        for kind, model in KINDS.items():
+            for path in _iter_files(root, kind):
+                entry = load_file(path, model)
+                if entry.id in tables[kind]:
+                    overrides.append(f"{kind}/{entry.id}: {path} overrides {origin[kind, entry.id]}")
+                tables[kind][entry.id] = entry
+                origin[kind, entry.id] = path
+        fx = root / "currency" / "exchange-rates.toml"
+        if fx.is_file():
+            rates = _load_rates(fx)
+    _check_references(tables, origin)
+    return Catalog(
+        accelerators=tables["accelerators"],
+        clusters=tables["clusters"],
+        cloud=tables["cloud"],
+        grids=tables["grids"],
+        models=tables["models"],
+        exchange_rates=rates,
+        roots=roots,
+        overrides=tuple(overrides),
+    )
+
+
+def _load_rates(path: Path) -> ExchangeRates:
+    try:
+        with path.open("rb") as fh:
+            data = tomllib.load(fh)
+        return ExchangeRates.model_validate(data)
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogError(str(path), f"malformed TOML: {exc}") from None
+    except ValidationError as exc:
+        loc, msg = _format_validation(exc)
+        raise CatalogError(str(path), msg, field=loc) from None
+
+
+def validate_folder(folder: str | Path) -> list[str]:
+    """Validate every file of a catalog folder on its own; return 'kind/id' of what loaded."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise CapacityError(f"'{root}' is not a folder", field="DIR")
+    loaded = []
+    for kind, model in KINDS.items():
+        for path in _iter_files(root, kind):
+            loaded.append(f"{kind}/{load_file(path, model).id}")
+    return loaded

@@ -1,0 +1,282 @@
+"""Pydantic schemas of the catalog files (one TOML file per entity, file name = id).
+
+Every numeric figure must be covered by a `[[sources]]` entry that lists it in
+`fields`, with a title, an `as_of` date and a url or a locator. Unknown values
+are left out (None), never written as 0. Models are frozen and forbid extra
+keys, so a typo in a catalog file is an error, not a silently ignored field.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
+_ID_RE = re.compile(ID_PATTERN)
+
+
+class Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+
+class Source(Frozen):
+    """Where a figure comes from: the original document, where in it, and when it was read."""
+
+    title: str = Field(min_length=3)
+    url: str | None = None
+    locator: str | None = Field(
+        default=None, description="table, section or page inside the source"
+    )
+    as_of: dt.date = Field(description="date the figure was published or last checked")
+    fields: tuple[str, ...] = Field(
+        default=("*",), description="the figures this source covers; '*' = all of this entry's"
+    )
+    note: str | None = None
+
+    @model_validator(mode="after")
+    def _url_or_locator(self) -> Source:
+        if not self.url and not self.locator:
+            raise ValueError("a source needs a url or a locator")
+        return self
+
+
+def _numeric_fields(model: BaseModel) -> list[str]:
+    out = []
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, bool):
+            continue
+        if isinstance(value, int | float):
+            out.append(name)
+    return out
+
+
+class Sourced(Frozen):
+    """Base of every catalog record: its numeric figures must each have a source."""
+
+    sources: tuple[Source, ...] = ()
+
+    @model_validator(mode="after")
+    def _every_figure_sourced(self) -> Sourced:
+        covered: set[str] = set()
+        for src in self.sources:
+            covered.update(src.fields)
+        numeric = _numeric_fields(self)
+        if "*" in covered:
+            return self
+        missing = [f for f in numeric if f not in covered]
+        if missing:
+            raise ValueError(
+                "figure(s) without a source: "
+                + ", ".join(missing)
+                + " (add them to the `fields` of a [[sources]] entry)"
+            )
+        unknown = covered - set(type(self).model_fields)
+        if unknown:
+            raise ValueError(f"[[sources]] names unknown field(s): {', '.join(sorted(unknown))}")
+        return self
+
+    def source_for(self, field: str) -> Source | None:
+        for src in self.sources:
+            if field in src.fields or "*" in src.fields:
+                return src
+        return None
+
+
+class Entry(Sourced):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    aliases: tuple[str, ...] = ()
+    notes: str | None = None
+
+
+Precision = Literal["bf16", "fp16", "fp8", "tf32"]
+
+
+class Accelerator(Entry):
+    """One accelerator as the scheduler sees it (for MI250X: one GCD or the whole module)."""
+
+    kind: Literal["accelerator"] = "accelerator"
+    vendor: str
+    status: Literal["available", "announced"] = "available"
+    memory_gib: float = Field(gt=0, le=2048)
+    hbm_tbyte_per_s: float | None = Field(default=None, gt=0, le=100)
+    peak_tflops_bf16: float | None = Field(default=None, gt=0, le=10_000, description="dense")
+    peak_tflops_fp16: float | None = Field(default=None, gt=0, le=10_000, description="dense")
+    peak_tflops_fp8: float | None = Field(default=None, gt=0, le=20_000, description="dense")
+    peak_tflops_tf32: float | None = Field(default=None, gt=0, le=10_000, description="dense")
+    intra_node_gbyte_per_s: float | None = Field(
+        default=None,
+        gt=0,
+        description="GPU-to-GPU link bandwidth per GPU, both directions added (vendor convention)",
+    )
+    tdp_w: float | None = Field(default=None, gt=0, le=5000)
+    default_mfu: float | None = Field(
+        default=None,
+        gt=0,
+        le=1,
+        description="published model-FLOPs utilisation used when no planner or --mfu is given",
+    )
+
+    def peak_tflops(self, precision: Precision) -> float | None:
+        value: float | None = getattr(self, f"peak_tflops_{precision}")
+        return value
+
+
+class Partition(Sourced):
+    id: str = Field(pattern=ID_PATTERN)
+    name: str
+    status: Literal["operational", "planned", "retired"] = "operational"
+    nodes: int = Field(gt=0)
+    accelerators_per_node: int = Field(gt=0, le=128)
+    accelerator: str = Field(description="id of an accelerators/ entry")
+    intra_node_topology: str | None = None
+    inter_node_fabric: str | None = None
+    inter_node_gbit_per_s: float | None = Field(
+        default=None, gt=0, description="injection bandwidth per node, all NICs"
+    )
+    node_power_kw: float | None = Field(default=None, gt=0, le=200)
+    pue: float | None = Field(default=None, ge=1, le=3)
+    allocation_unit: Literal["node-hour", "gpu-hour"] = "gpu-hour"
+    price_per_unit: float | None = Field(default=None, gt=0)
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
+    max_nodes_per_job: int | None = Field(default=None, gt=0)
+    max_wall_time_h: float | None = Field(default=None, gt=0)
+    access: tuple[str, ...] = ()
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _price_has_currency(self) -> Partition:
+        if self.price_per_unit is not None and self.currency is None:
+            raise ValueError("price_per_unit needs a currency")
+        return self
+
+    @property
+    def gpus(self) -> int:
+        return self.nodes * self.accelerators_per_node
+
+
+class Cluster(Entry):
+    kind: Literal["cluster"] = "cluster"
+    site: str
+    country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 code; selects the grid")
+    grid: str | None = Field(default=None, description="grids/ id; defaults to the country")
+    partitions: tuple[Partition, ...] = Field(min_length=1)
+
+    @field_validator("partitions")
+    @classmethod
+    def _unique_partitions(cls, value: tuple[Partition, ...]) -> tuple[Partition, ...]:
+        ids = [p.id for p in value]
+        if len(ids) != len(set(ids)):
+            raise ValueError("partition ids must be unique within a cluster")
+        return value
+
+    @property
+    def grid_id(self) -> str:
+        return self.grid or self.country.lower()
+
+
+class CloudOffering(Entry):
+    kind: Literal["cloud"] = "cloud"
+    provider: str
+    instance: str
+    accelerator: str
+    accelerators_per_instance: int = Field(gt=0, le=128)
+    interconnect: str | None = None
+    inter_node_gbit_per_s: float | None = Field(default=None, gt=0)
+    price_per_hour: float = Field(gt=0, description="per instance-hour")
+    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    pricing_model: Literal["on-demand", "reserved-1y", "reserved-3y", "spot", "committed"] = (
+        "on-demand"
+    )
+    region: str
+    grid: str = Field(description="grids/ id of the region's electricity")
+    pue: float | None = Field(default=None, ge=1, le=3)
+    node_power_kw: float | None = Field(default=None, gt=0, le=200)
+    max_instances: int | None = Field(default=None, gt=0)
+
+
+class Grid(Entry):
+    kind: Literal["grid"] = "grid"
+    gco2_per_kwh: float = Field(ge=0, le=2000)
+    year: int = Field(ge=2000, le=2100)
+
+
+class ModelSpec(Entry):
+    """Transformer shape. Parameter counts are derived, never typed in."""
+
+    kind: Literal["model"] = "model"
+    n_layers: int = Field(gt=0)
+    d_model: int = Field(gt=0)
+    n_heads: int = Field(gt=0)
+    n_kv_heads: int | None = Field(default=None, gt=0, description="GQA/MQA; default = n_heads")
+    head_dim: int | None = Field(default=None, gt=0, description="default d_model / n_heads")
+    ffn_dim: int = Field(gt=0, description="hidden size of one dense MLP (or one expert)")
+    ffn_kind: Literal["swiglu", "gelu"] = "swiglu"
+    vocab_size: int = Field(gt=0)
+    seq_len: int = Field(gt=0, description="training context length")
+    tied_embeddings: bool = False
+    position_embedding: Literal["rope", "learned", "alibi"] = "rope"
+    norm: Literal["rmsnorm", "layernorm"] = "rmsnorm"
+    linear_bias: bool = False
+    parallel_block: bool = Field(default=False, description="attention and MLP read the same input")
+    moe_experts: int | None = Field(default=None, gt=1)
+    moe_top_k: int | None = Field(default=None, gt=0)
+    moe_shared_experts: int = Field(default=0, ge=0)
+    moe_expert_ffn_dim: int | None = Field(default=None, gt=0, description="default ffn_dim")
+    reported_params_b: float | None = Field(
+        default=None, gt=0, description="the parameter count its authors publish (for tests)"
+    )
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ModelSpec:
+        kv = self.n_kv_heads or self.n_heads
+        if self.n_heads % kv:
+            raise ValueError(f"n_heads ({self.n_heads}) must be a multiple of n_kv_heads ({kv})")
+        if self.head_dim is None and self.d_model % self.n_heads:
+            raise ValueError(
+                f"d_model ({self.d_model}) is not divisible by n_heads ({self.n_heads}); "
+                "give head_dim"
+            )
+        if (self.moe_experts is None) != (self.moe_top_k is None):
+            raise ValueError("moe_experts and moe_top_k go together")
+        if self.moe_experts and self.moe_top_k and self.moe_top_k > self.moe_experts:
+            raise ValueError("moe_top_k cannot exceed moe_experts")
+        return self
+
+    @property
+    def kv_heads(self) -> int:
+        return self.n_kv_heads or self.n_heads
+
+    @property
+    def dim_head(self) -> int:
+        return self.head_dim or self.d_model // self.n_heads
+
+    @property
+    def is_moe(self) -> bool:
+        return self.moe_experts is not None
+
+
+class ExchangeRates(Sourced):
+    """Dated exchange rates: 1 unit of `base` = rate units of each currency."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    base: str = Field(pattern=r"^[A-Z]{3}$")
+    date: dt.date
+    rates: dict[str, float]
+
+
+KINDS: dict[str, type[Entry]] = {
+    "accelerators": Accelerator,
+    "clusters": Cluster,
+    "cloud": CloudOffering,
+    "grids": Grid,
+    "models": ModelSpec,
+}
+
+
+def is_valid_id(value: str) -> bool:
+    return bool(_ID_RE.match(value))
