@@ -30,7 +30,9 @@ TRAIN_FLOP_PER_PARAM_TOKEN = Constant(
 )
 
 # -- Memory: mixed-precision Adam (ZeRO paper, Rajbhandari et al. 2020, arXiv:1910.02054, Sec. 3.1)
-WEIGHT_BYTES_BF16 = Constant(2, "B/param", "Rajbhandari et al. 2020 (ZeRO) Sec. 3.1: fp16/bf16 params")
+WEIGHT_BYTES_BF16 = Constant(
+    2, "B/param", "Rajbhandari et al. 2020 (ZeRO) Sec. 3.1: fp16/bf16 params"
+)
 GRAD_BYTES_BF16 = Constant(2, "B/param", "Rajbhandari et al. 2020 (ZeRO) Sec. 3.1: fp16/bf16 grads")
 GRAD_BYTES_FP32 = Constant(
     4,
@@ -38,7 +40,9 @@ GRAD_BYTES_FP32 = Constant(
     "NVIDIA Megatron-LM megatron/training/theoretical_memory_usage.py: fp32 main grads",
 )
 ADAM_STATE_BYTES_FP32 = Constant(
-    12, "B/param", "Rajbhandari et al. 2020 (ZeRO) Sec. 3.1: K=12, fp32 master + momentum + variance"
+    12,
+    "B/param",
+    "Rajbhandari et al. 2020 (ZeRO) Sec. 3.1: K=12, fp32 master + momentum + variance",
 )
 ADAM_STATE_BYTES_BF16 = Constant(
     4,
@@ -50,7 +54,9 @@ ADAM_STATE_BYTES_BF16 = Constant(
 ACT_BYTES = Constant(2, "B/element", "Korthikanti et al. 2022 Sec. 4.1: 16-bit activations")
 DROPOUT_MASK_BYTES = Constant(1, "B/element", "Korthikanti et al. 2022 Sec. 4.1: 1-byte masks")
 LOGITS_BYTES_FP32 = Constant(
-    4, "B/element", "Megatron-LM computes the cross-entropy on fp32 logits (Korthikanti 2022 Sec. 4.1)"
+    4,
+    "B/element",
+    "Megatron-LM computes the cross-entropy on fp32 logits (Korthikanti 2022 Sec. 4.1)",
 )
 
 # -- Memory headroom

@@ -158,7 +158,9 @@ def _check_references(cat: dict[str, dict[str, Any]], origin: dict[tuple[str, st
                 field="accelerator",
             )
         if off.grid not in grids:
-            raise CatalogError(str(origin["cloud", oid]), f"no grid entry '{off.grid}'", field="grid")
+            raise CatalogError(
+                str(origin["cloud", oid]), f"no grid entry '{off.grid}'", field="grid"
+            )
 
 
 def catalog_roots(extra: Sequence[str | Path] = ()) -> list[Path]:
@@ -193,7 +195,9 @@ def _load_cached(roots: tuple[str, ...]) -> Catalog:
             for path in _iter_files(root, kind):
                 entry = load_file(path, model)
                 if entry.id in tables[kind]:
-                    overrides.append(f"{kind}/{entry.id}: {path} overrides {origin[kind, entry.id]}")
+                    overrides.append(
+                        f"{kind}/{entry.id}: {path} overrides {origin[kind, entry.id]}"
+                    )
                 tables[kind][entry.id] = entry
                 origin[kind, entry.id] = path
         fx = root / "currency" / "exchange-rates.toml"

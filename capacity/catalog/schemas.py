@@ -45,7 +45,7 @@ class Source(Frozen):
 
 def _numeric_fields(model: BaseModel) -> list[str]:
     out = []
-    for name in type(model).model_fields:
+    for name in model.model_fields_set:  # defaults (e.g. 0 shared experts) need no source
         value = getattr(model, name)
         if isinstance(value, bool):
             continue
@@ -165,6 +165,9 @@ class Cluster(Entry):
     country: str = Field(pattern=r"^[A-Z]{2}$", description="ISO 3166 code; selects the grid")
     grid: str | None = Field(default=None, description="grids/ id; defaults to the country")
     partitions: tuple[Partition, ...] = Field(min_length=1)
+    default_partition: str | None = Field(
+        default=None, description="partition used when none is named; default the first"
+    )
 
     @field_validator("partitions")
     @classmethod
@@ -173,6 +176,13 @@ class Cluster(Entry):
         if len(ids) != len(set(ids)):
             raise ValueError("partition ids must be unique within a cluster")
         return value
+
+    @model_validator(mode="after")
+    def _default_exists(self) -> Cluster:
+        ids = [p.id for p in self.partitions]
+        if self.default_partition is not None and self.default_partition not in ids:
+            raise ValueError(f"default_partition '{self.default_partition}' is not one of {ids}")
+        return self
 
     @property
     def grid_id(self) -> str:

@@ -1,0 +1,100 @@
+"""Shared CLI plumbing: resolve user inputs into core objects, print, write files atomically."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from capacity.catalog.loader import Catalog, load_catalog
+from capacity.catalog.schemas import ModelSpec
+from capacity.errors import CapacityError
+
+DEFAULT_MODEL = "mistral-7b"
+DEFAULT_TOKENS = "1T"
+DEFAULT_CLUSTER = "leonardo-booster"
+
+
+def get_catalog(extra: Sequence[str] | None) -> Catalog:
+    cat = load_catalog(list(extra or ()))
+    for line in cat.overrides:
+        print(f"note: catalog override: {line}", file=sys.stderr)
+    return cat
+
+
+def resolve_model(
+    catalog: Catalog, model: str | None, params: str | None, seq_len: int | None = None
+) -> ModelSpec:
+    from capacity.units import parse_quantity
+
+    if model and params:
+        raise CapacityError("give either --model or --params, not both", field="params")
+    if params:
+        from capacity.workload import model_from_params
+
+        return model_from_params(parse_quantity(params, field="params"), seq_len=seq_len)
+    name = model or DEFAULT_MODEL
+    looks_like_path = name.endswith(".json") or os.sep in name or Path(name).is_file()
+    if looks_like_path:
+        return _model_from_config(Path(name))
+    return catalog.model(name)
+
+
+def _model_from_config(path: Path) -> ModelSpec:
+    from capacity.hf_config import spec_from_hf_config
+
+    if path.is_dir():
+        path = path / "config.json"
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CapacityError(f"no such file '{path}'", field="model") from None
+    except json.JSONDecodeError as exc:
+        raise CapacityError(
+            f"'{path}' is not valid JSON (line {exc.lineno}: {exc.msg})", field="model"
+        ) from None
+    except OSError as exc:
+        raise CapacityError(f"cannot read '{path}': {exc.strerror}", field="model") from None
+    return spec_from_hf_config(data, name=path.name)
+
+
+def dump_json(obj: Any) -> str:
+    return json.dumps(obj, indent=2, default=str, allow_nan=False)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file beside `path`, then rename: never a half-written file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def table(rows: Sequence[Sequence[str]], headers: Sequence[str] | None = None) -> str:
+    """A plain aligned text table (no colour codes, so it pastes into proposals)."""
+    all_rows = [list(headers)] if headers else []
+    all_rows += [list(r) for r in rows]
+    if not all_rows:
+        return ""
+    widths = [max(len(r[i]) for r in all_rows if i < len(r)) for i in range(len(all_rows[0]))]
+    lines = []
+    for n, row in enumerate(all_rows):
+        cells = [c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+        if headers and n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def kv_table(rows: Sequence[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k.ljust(width)}  {v}" for k, v in rows)

@@ -1,0 +1,129 @@
+"""`capacity estimate`: one training run on one system."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+import typer
+
+Recompute = Literal["none", "selective", "full"]
+
+# Options shared with `report` and `compare`.
+ModelOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="Built-in model name (see `capacity catalog list models`) or a Hugging Face "
+        "config.json path. Default: mistral-7b.",
+    ),
+]
+ParamsOpt = Annotated[
+    str | None,
+    typer.Option(help="Model size instead of --model, e.g. 7B: a Llama-style shape is derived."),
+]
+TokensOpt = Annotated[str, typer.Option(help="Training tokens, e.g. 2T or 1.5e12.")]
+ClusterOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        "-c",
+        help="Cluster id (optionally cluster/partition) or cloud offering id. "
+        "Default: leonardo-booster.",
+    ),
+]
+CatalogOpt = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--catalog",
+        help="Extra catalog folder (repeatable); its entries add to or override the built-in "
+        "ones. Also read from CAPACITY_CATALOG_PATH.",
+    ),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+
+
+def register(app: typer.Typer) -> None:
+    app.command(
+        "estimate",
+        help=(
+            "Estimate time, GPU/node-hours, cost, energy, CO2 and memory fit of one training run."
+            "\n\nWith no options: a Mistral-7B-class model on 1T tokens on Leonardo Booster."
+            "\n\nExamples:\n\n"
+            "  capacity estimate --model llama-2-7b --tokens 2T --cluster leonardo-booster "
+            "--nodes 64\n\n"
+            "  capacity estimate --params 13B --tokens 300B --cluster jean-zay/h100 --days 30\n\n"
+            "  capacity estimate --model ./config.json --tokens 1T --cluster aws-p5-48xlarge "
+            "--gpus 512 --json"
+        ),
+    )(estimate)
+
+
+def estimate(
+    model: ModelOpt = None,
+    params: ParamsOpt = None,
+    tokens: TokensOpt = "1T",
+    cluster: ClusterOpt = None,
+    partition: Annotated[str | None, typer.Option(help="Partition of the cluster.")] = None,
+    nodes: Annotated[int | None, typer.Option(help="Nodes (or cloud instances) to use.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs to use (a multiple of the node).")] = None,
+    mfu: Annotated[
+        float | None, typer.Option(help="Model-FLOPs utilisation to assume, e.g. 0.4.")
+    ] = None,
+    days: Annotated[
+        float | None,
+        typer.Option(help="Deadline in days; without --nodes/--gpus the job is sized to meet it."),
+    ] = None,
+    budget: Annotated[
+        str | None,
+        typer.Option(help="Budget to check: '500k gpu-hours', '40k node-hours', '2M EUR'."),
+    ] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
+    global_batch: Annotated[str, typer.Option(help="Global batch in tokens, e.g. 4M.")] = "4M",
+    precision: Annotated[str, typer.Option(help="Peak to use: bf16, fp16, fp8 or tf32.")] = "bf16",
+    tp: Annotated[int | None, typer.Option(help="Fixed tensor-parallel degree.")] = None,
+    pp: Annotated[int | None, typer.Option(help="Fixed pipeline-parallel degree.")] = None,
+    dp: Annotated[int | None, typer.Option(help="Fixed data-parallel degree.")] = None,
+    zero: Annotated[int | None, typer.Option(help="ZeRO stage 0-3.")] = None,
+    recompute: Annotated[
+        str | None, typer.Option(help="Activation recompute: none, selective or full.")
+    ] = None,
+    micro_batch: Annotated[int | None, typer.Option(help="Micro-batch in sequences.")] = None,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    from capacity.cli.common import dump_json
+    from capacity.cli.scenario import build_scenario
+    from capacity.estimate import estimate as run_estimate
+
+    scn, defaults = build_scenario(
+        model=model,
+        params=params,
+        tokens=tokens,
+        cluster=cluster,
+        partition=partition,
+        nodes=nodes,
+        gpus=gpus,
+        mfu=mfu,
+        days=days,
+        budget=budget,
+        seq_len=seq_len,
+        global_batch=global_batch,
+        precision=precision,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        zero=zero,
+        recompute=recompute,
+        micro_batch=micro_batch,
+        catalog=catalog,
+    )
+    est = run_estimate(scn)
+    if json_out:
+        print(dump_json(est.to_json()))
+        return
+    from capacity.cli.render import render_estimate
+
+    if defaults:
+        print(f"Default scenario ({defaults}); see `capacity estimate --help`.\n")
+    print(render_estimate(est))

@@ -1,0 +1,170 @@
+"""Read a Hugging Face `config.json` (already parsed to a dict) into a `ModelSpec`.
+
+Families: Llama, Mistral, Mixtral, Qwen2 (and other Llama-like configs), GPT-NeoX,
+Falcon, Bloom and GPT-2. Key names follow the `transformers` configuration classes.
+Pure: the CLI reads the file and passes the dict.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from pydantic import ValidationError
+
+from capacity.catalog.schemas import ModelSpec, Source
+from capacity.errors import CapacityError
+
+_LLAMA_LIKE = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "olmo", "olmo2", "gemma", "yi"}
+
+
+def _get(cfg: dict[str, Any], *keys: str, default: Any = None, required: bool = True) -> Any:
+    for key in keys:
+        if cfg.get(key) is not None:
+            return cfg[key]
+    if required and default is None:
+        raise CapacityError(f"config.json has none of the keys {', '.join(keys)}", field="model")
+    return default
+
+
+def family_of(cfg: dict[str, Any]) -> str:
+    mtype = str(cfg.get("model_type", "")).lower()
+    archs = " ".join(cfg.get("architectures") or []).lower()
+    for fam in ("gpt_neox", "falcon", "bloom", "gpt2", "mixtral", "qwen2_moe"):
+        if mtype == fam:
+            return fam
+    if mtype in {"refinedweb", "refinedwebmodel", "rw"} or "rwforcausallm" in archs:
+        return "falcon"
+    if mtype in _LLAMA_LIKE or any(f in archs for f in ("llama", "mistral", "qwen2")):
+        return "mixtral" if "mixtral" in archs else "llama"
+    if "gptneox" in archs:
+        return "gpt_neox"
+    if "gpt2" in archs:
+        return "gpt2"
+    if "bloom" in archs:
+        return "bloom"
+    if "num_hidden_layers" in cfg and "hidden_size" in cfg and "intermediate_size" in cfg:
+        return "llama"  # most decoder-only configs use these names
+    raise CapacityError(
+        f"unsupported model_type '{cfg.get('model_type')}' (supported: Llama, Mistral, Mixtral, "
+        "Qwen2, GPT-NeoX, Falcon, Bloom, GPT-2)",
+        field="model",
+    )
+
+
+def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> ModelSpec:
+    """Build a ModelSpec from a config dict; CapacityError(field='model') when it cannot."""
+    if not isinstance(cfg, dict):
+        raise CapacityError("config.json must hold a JSON object", field="model")
+    fam = family_of(cfg)
+    fields: dict[str, Any]
+    if fam in ("llama", "mixtral"):
+        d = _get(cfg, "hidden_size")
+        fields = {
+            "n_layers": _get(cfg, "num_hidden_layers"),
+            "d_model": d,
+            "n_heads": _get(cfg, "num_attention_heads"),
+            "n_kv_heads": cfg.get("num_key_value_heads"),
+            "head_dim": cfg.get("head_dim"),
+            "ffn_dim": _get(cfg, "intermediate_size"),
+            "ffn_kind": "swiglu",
+            "vocab_size": _get(cfg, "vocab_size"),
+            "seq_len": _get(cfg, "max_position_embeddings", default=4096),
+            "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+        }
+        experts = cfg.get("num_local_experts") or cfg.get("num_experts")
+        if experts:
+            fields["moe_experts"] = experts
+            fields["moe_top_k"] = _get(cfg, "num_experts_per_tok")
+            if cfg.get("moe_intermediate_size"):
+                fields["moe_expert_ffn_dim"] = cfg["moe_intermediate_size"]
+    elif fam == "gpt_neox":
+        fields = {
+            "n_layers": _get(cfg, "num_hidden_layers"),
+            "d_model": _get(cfg, "hidden_size"),
+            "n_heads": _get(cfg, "num_attention_heads"),
+            "ffn_dim": _get(cfg, "intermediate_size"),
+            "ffn_kind": "gelu",
+            "vocab_size": _get(cfg, "vocab_size"),
+            "seq_len": _get(cfg, "max_position_embeddings", default=2048),
+            "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+            "norm": "layernorm",
+            "linear_bias": True,
+            "parallel_block": bool(cfg.get("use_parallel_residual", True)),
+        }
+    elif fam == "falcon":
+        d = _get(cfg, "hidden_size", "n_embed")
+        heads = _get(cfg, "num_attention_heads", "n_head")
+        if cfg.get("new_decoder_architecture"):
+            kv = _get(cfg, "num_kv_heads", "n_head_kv")
+        elif cfg.get("multi_query", True):
+            kv = 1
+        else:
+            kv = heads
+        fields = {
+            "n_layers": _get(cfg, "num_hidden_layers", "n_layer"),
+            "d_model": d,
+            "n_heads": heads,
+            "n_kv_heads": kv,
+            "ffn_dim": cfg.get("ffn_hidden_size") or 4 * d,
+            "ffn_kind": "gelu",
+            "vocab_size": _get(cfg, "vocab_size"),
+            "seq_len": _get(cfg, "max_position_embeddings", default=2048),
+            "tied_embeddings": bool(cfg.get("tie_word_embeddings", True)),
+            "position_embedding": "alibi" if cfg.get("alibi") else "rope",
+            "norm": "layernorm",
+            "linear_bias": bool(cfg.get("bias", False)),
+            "parallel_block": bool(cfg.get("parallel_attn", True)),
+        }
+    elif fam == "bloom":
+        d = _get(cfg, "hidden_size", "n_embed")
+        fields = {
+            "n_layers": _get(cfg, "n_layer", "num_hidden_layers"),
+            "d_model": d,
+            "n_heads": _get(cfg, "n_head", "num_attention_heads"),
+            "ffn_dim": 4 * d,
+            "ffn_kind": "gelu",
+            "vocab_size": _get(cfg, "vocab_size"),
+            "seq_len": _get(cfg, "seq_length", default=2048),
+            "tied_embeddings": True,
+            "position_embedding": "alibi",
+            "norm": "layernorm",
+            "linear_bias": True,
+        }
+    elif fam == "gpt2":
+        d = _get(cfg, "n_embd", "hidden_size")
+        fields = {
+            "n_layers": _get(cfg, "n_layer", "num_hidden_layers"),
+            "d_model": d,
+            "n_heads": _get(cfg, "n_head", "num_attention_heads"),
+            "ffn_dim": cfg.get("n_inner") or 4 * d,
+            "ffn_kind": "gelu",
+            "vocab_size": _get(cfg, "vocab_size"),
+            "seq_len": _get(cfg, "n_positions", "n_ctx", default=1024),
+            "tied_embeddings": True,
+            "position_embedding": "learned",
+            "norm": "layernorm",
+            "linear_bias": True,
+        }
+    else:
+        raise CapacityError(f"unsupported model family '{fam}'", field="model")
+    src = Source(
+        title=f"Hugging Face config.json ({name})",
+        locator="as given by the user",
+        as_of=dt.date.today(),
+    )
+    ident = str(cfg.get("_name_or_path") or cfg.get("model_type") or "hf-model")
+    slug = "".join(ch if ch.isalnum() else "-" for ch in ident.lower()).strip("-") or "hf-model"
+    try:
+        return ModelSpec(
+            id=slug,
+            name=f"{ident} (from {name})",
+            sources=(src,),
+            **{k: v for k, v in fields.items() if v is not None},
+        )
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err["loc"])
+        raise CapacityError(
+            f"config.json gives an invalid shape: {loc}: {err['msg']}", field="model"
+        ) from None

@@ -1,0 +1,78 @@
+"""Unit conversions and parsing of human-written quantities ("2T", "70B", "500k").
+
+Conversions are exact arithmetic (no sources needed). Parsing errors raise
+`CapacityError` naming the field, so the CLI prints one clear line.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from capacity.errors import CapacityError
+
+GIB = 2**30
+SECONDS_PER_HOUR = 3600
+HOURS_PER_DAY = 24
+SECONDS_PER_DAY = SECONDS_PER_HOUR * HOURS_PER_DAY
+TERA = 1e12
+KWH_PER_MWH = 1000
+G_PER_TONNE = 1e6
+BITS_PER_BYTE = 8
+
+# SI-style suffixes as used for token and parameter counts (T = 10^12, not 2^40).
+_SUFFIX = {
+    "": 1.0,
+    "k": 1e3,
+    "K": 1e3,
+    "m": 1e6,
+    "M": 1e6,
+    "b": 1e9,
+    "B": 1e9,
+    "g": 1e9,
+    "G": 1e9,
+    "t": 1e12,
+    "T": 1e12,
+    "p": 1e15,
+    "P": 1e15,
+}
+_NUMBER = re.compile(r"^\s*([+-]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]?)\s*$")
+
+
+def parse_quantity(text: str | float | int, *, field: str, allow_zero: bool = False) -> float:
+    """Parse '2T', '1.5e12', '70B', '500k', '4,000,000' into a positive float.
+
+    Raises CapacityError(field=...) for nonsense, negative or zero values.
+    """
+    if isinstance(text, int | float) and not isinstance(text, bool):
+        value = float(text)
+    else:
+        match = _NUMBER.match(str(text))
+        if not match or match.group(2) not in _SUFFIX:
+            raise CapacityError(
+                f"cannot read '{text}' as a number (examples: 2T, 1.5e12, 70B, 500k)",
+                field=field,
+            )
+        value = float(match.group(1).replace("_", "").replace(",", "")) * _SUFFIX[match.group(2)]
+    if not math.isfinite(value):
+        raise CapacityError(f"'{text}' is not a finite number", field=field)
+    if value < 0 or (value == 0 and not allow_zero):
+        raise CapacityError(f"must be positive, got '{text}'", field=field)
+    return value
+
+
+def parse_int(text: str | int, *, field: str) -> int:
+    value = parse_quantity(text, field=field)
+    if value != int(value):
+        raise CapacityError(f"must be a whole number, got '{text}'", field=field)
+    return int(value)
+
+
+def human_count(value: float, digits: int = 3) -> str:
+    """1.23e12 -> '1.23T'; keeps `digits` significant figures."""
+    if value == 0 or not math.isfinite(value):
+        return str(value)
+    for suffix, scale in (("P", 1e15), ("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
+        if abs(value) >= scale:
+            return f"{value / scale:.{digits}g}{suffix}"
+    return f"{value:.{digits}g}"

@@ -1,0 +1,186 @@
+"""The installed `capacity` entry point, as a user runs it."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+from conftest import DATA, run_cli
+
+JSON_KEYS = {
+    "params",
+    "flops_per_token",
+    "total_flops",
+    "tokens_per_s",
+    "mfu",
+    "wall_clock_days",
+    "gpu_hours",
+    "node_hours",
+    "cost",
+    "energy_mwh",
+    "co2_t",
+    "memory_per_gpu_gib",
+    "fits_memory",
+    "feasible",
+    "reasons",
+}
+
+
+def test_default_scenario_runs_and_says_so():
+    res = run_cli("estimate")
+    assert res.returncode == 0, res.stderr
+    assert "Default scenario" in res.stdout
+    assert "Mistral 7B" in res.stdout and "Leonardo" in res.stdout
+    assert "wall-clock" in res.stdout and "verdict" in res.stdout
+
+
+def test_version_and_help():
+    assert run_cli("--version").stdout.startswith("capacity ")
+    help_text = run_cli("estimate", "--help").stdout
+    assert "--tokens" in help_text and "Examples" in help_text
+
+
+def test_json_keys_and_values():
+    res = run_cli(
+        "estimate",
+        "--model",
+        "llama-2-7b",
+        "--tokens",
+        "2T",
+        "--cluster",
+        "leonardo-booster",
+        "--nodes",
+        "64",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert set(doc) >= JSON_KEYS
+    assert doc["params"] == pytest.approx(6.74e9, rel=0.01)
+    assert doc["total_flops"] == pytest.approx(doc["flops_per_token"] * 2e12)
+    assert doc["gpu_hours"] == pytest.approx(doc["node_hours"] * 4)
+    assert doc["cost"] is None  # no public price for Leonardo
+    assert doc["feasible"] is True and doc["reasons"] == []
+
+
+def test_cloud_cost_and_config_json():
+    res = run_cli(
+        "estimate",
+        "--model",
+        str(DATA / "hf_configs" / "llama-2-7b.json"),
+        "--tokens",
+        "1T",
+        "--cluster",
+        "aws-p5-48xlarge",
+        "--gpus",
+        "64",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["cost"]["currency"] == "USD"
+    assert doc["cost"]["amount"] == pytest.approx(doc["node_hours"] * 55.04, rel=1e-6)
+
+
+def test_params_and_deadline():
+    res = run_cli(
+        "estimate",
+        "--params",
+        "13B",
+        "--tokens",
+        "300B",
+        "--cluster",
+        "jean-zay/h100",
+        "--days",
+        "30",
+        "--json",
+    )
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0, res.stderr
+    assert doc["wall_clock_days"] <= 30
+
+
+def test_infeasible_job_reports_reasons():
+    res = run_cli(
+        "estimate",
+        "--model",
+        "llama-3-405b",
+        "--tokens",
+        "15T",
+        "--cluster",
+        "jean-zay/a100",
+        "--gpus",
+        "1024",
+        "--json",
+    )
+    doc = json.loads(res.stdout)
+    assert doc["feasible"] is False
+    assert any("partition has 416" in r for r in doc["reasons"])
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--tokens", "-5T"], "tokens"),
+        (["--tokens", "0"], "tokens"),
+        (["--tokens", "lots"], "tokens"),
+        (["--cluster", "no-such-cluster"], "cluster"),
+        (["--cluster", "leonardo-boster"], "cluster"),
+        (["--model", "lama-2-7b"], "model"),
+        (["--model", "./no/such/config.json"], "model"),
+        (["--gpus", "6"], "gpus"),
+        (["--nodes", "-1"], "nodes"),
+        (["--mfu", "1.5"], "mfu"),
+        (["--tp", "3", "--gpus", "12"], "tp"),
+        (["--budget", "5 parsecs"], "budget"),
+        (["--precision", "fp4"], "precision"),
+    ],
+)
+def test_bad_input_is_one_line_exit_2(args, field):
+    res = run_cli("estimate", *args)
+    assert res.returncode == 2
+    assert "Traceback" not in res.stderr
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, res.stderr
+    assert field in lines[0]
+
+
+def test_unknown_name_suggests_close_match():
+    res = run_cli("estimate", "--cluster", "leonardo-boster")
+    assert "leonardo-booster" in res.stderr
+
+
+@pytest.mark.parametrize("content", ["{not json", "[1, 2]", '{"model_type": "t5"}'])
+def test_malformed_config_json(tmp_path, content):
+    path = tmp_path / "config.json"
+    path.write_text(content)
+    res = run_cli("estimate", "--model", str(path))
+    assert res.returncode == 2 and "model" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_malformed_user_catalog(tmp_path):
+    (tmp_path / "grids").mkdir()
+    (tmp_path / "grids" / "xx.toml").write_text("id = 'xx'\nname = [broken")
+    res = run_cli("estimate", "--catalog", str(tmp_path))
+    assert res.returncode == 2
+    assert "xx.toml" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_estimate_is_fast():
+    start = time.perf_counter()
+    res = run_cli(
+        "estimate",
+        "--model",
+        "llama-2-7b",
+        "--tokens",
+        "2T",
+        "--cluster",
+        "leonardo-booster",
+        "--nodes",
+        "64",
+        "--json",
+    )
+    elapsed = time.perf_counter() - start
+    assert res.returncode == 0
+    assert elapsed < 3.0  # generous for CI; README states the measured figure

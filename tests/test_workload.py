@@ -1,0 +1,77 @@
+"""Parameter counts of the built-in models and of Hugging Face configs vs their publications."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from conftest import DATA
+
+from capacity.hf_config import spec_from_hf_config
+from capacity.workload import model_from_params, param_counts
+
+# Models whose authors publish only a nominal size (e.g. Hoffmann et al. 2022 Table 4
+# lists Chinchilla as "70B" although its shape gives ~65B, Rae et al. 2021 Gopher "280B").
+NOMINAL = {"chinchilla-70b": 0.08, "gopher-280b": 0.08, "falcon-40b": 0.04}
+
+
+def test_every_catalog_model_matches_its_published_count(catalog):
+    """Each catalog model's derived count vs `reported_params_b`, whose source
+    (paper table or model card) is cited in the model's TOML file."""
+    checked = 0
+    for model in catalog.models.values():
+        if model.reported_params_b is None:
+            continue
+        tol = NOMINAL.get(model.id, 0.015)
+        got = param_counts(model).total / 1e9
+        assert got == pytest.approx(model.reported_params_b, rel=tol), model.id
+        checked += 1
+    assert checked >= 11
+
+
+@pytest.mark.parametrize(
+    ("name", "published"),
+    [
+        # Radford et al. 2019 (GPT-2) as released on the hub: 124,439,808 parameters.
+        ("gpt2.json", 124_439_808),
+        # BigScience bloom-560m model card: 559,214,592 parameters.
+        ("bloom-560m.json", 559_214_592),
+        # Black et al. 2022 (GPT-NeoX-20B, arXiv:2204.06745) Table 1: 20,554,567,680.
+        ("gpt-neox-20b.json", 20_554_567_680),
+        # Touvron et al. 2023 (Llama 2) HF checkpoint: 6,738,415,616.
+        ("llama-2-7b.json", 6_738_415_616),
+        # Jiang et al. 2023 (Mistral 7B) HF checkpoint: 7,241,732,096.
+        ("mistral-7b.json", 7_241_732_096),
+        # Jiang et al. 2024 (Mixtral, arXiv:2401.04088): 46.7B total.
+        ("mixtral-8x7b.json", 46.7e9),
+        # Qwen2 technical report (arXiv:2407.10671) / model card: 7.62B.
+        ("qwen2-7b.json", 7.62e9),
+    ],
+)
+def test_hf_config_param_counts(name, published):
+    cfg = json.loads((DATA / "hf_configs" / name).read_text())
+    spec = spec_from_hf_config(cfg, name=name)
+    assert param_counts(spec).total == pytest.approx(published, rel=0.005)
+
+
+def test_falcon_config_nominal_size():
+    """Almazrouei et al. 2023 (The Falcon Series, arXiv:2311.16867) name the model 7B;
+    the hub's 7.22B counts the LM head stored beside the tied input embedding."""
+    cfg = json.loads((DATA / "hf_configs" / "falcon-7b.json").read_text())
+    spec = spec_from_hf_config(cfg, name="falcon-7b.json")
+    assert spec.kv_heads == 1 and spec.parallel_block
+    assert param_counts(spec).total == pytest.approx(7e9, rel=0.02)
+
+
+def test_mixtral_active_params():
+    """Jiang et al. 2024 (Mixtral of Experts, arXiv:2401.04088) Sec. 2: 13B active of 47B."""
+    cfg = json.loads((DATA / "hf_configs" / "mixtral-8x7b.json").read_text())
+    pc = param_counts(spec_from_hf_config(cfg))
+    assert pc.active / 1e9 == pytest.approx(12.9, rel=0.02)
+
+
+@pytest.mark.parametrize("size", [1e8, 1e9, 7e9, 70e9, 400e9])
+def test_params_rule_hits_the_target(size):
+    spec = model_from_params(size)
+    assert param_counts(spec).total == pytest.approx(size, rel=0.05)
+    assert 64 <= spec.d_model / spec.n_layers <= 200
