@@ -1,0 +1,174 @@
+"""From a budget to the compute-optimal model: `capacity optimal`.
+
+A budget in GPU-hours, node-hours, money or days is turned into training FLOPs
+through the same `estimate()` path that `capacity estimate` uses: for a
+candidate size N we build a Llama-style shape, ask the estimate what one token
+costs on the chosen system (GPU-hours, node-hours, money or wall-clock), and
+so how many tokens D(N) the budget buys. The compute-optimal size is the fixed
+point N = N_opt(6 N D(N)) of the scaling law, found in a few iterations
+(the cost per token grows slightly faster than 6N because of attention and
+the LM head, so the fixed point sits a little below the pure-FLOPs answer).
+Pure: no I/O.
+"""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict
+
+from capacity.budget import Budget
+from capacity.catalog.schemas import ExchangeRates, ModelSpec, Precision
+from capacity.cost import Money
+from capacity.errors import CapacityError
+from capacity.estimate import Estimate, Scenario, convert, default_gpus, estimate
+from capacity.scaling import (
+    HyperparameterEstimate,
+    OptimalAllocation,
+    alternatives,
+    budget_for_loss,
+    deepseek_hyperparams,
+    optimal_for_flops,
+    resolve_law,
+)
+from capacity.system import System
+from capacity.units import HOURS_PER_DAY
+from capacity.workload import model_from_params
+
+_PROBE_TOKENS = 1e12  # any positive amount: the estimate is linear in tokens
+_ITERATIONS = 12
+_START_PARAMS = 1e9  # first probe size; the iteration moves away from it
+_REL_TOL = 1e-4
+
+
+class BudgetOptimum(BaseModel):
+    """The answer of `capacity optimal`: the best (N, D) and what it costs on a system."""
+
+    model_config = ConfigDict(frozen=True)
+
+    budget: Budget | None
+    target_loss: float | None
+    flops_budget: float  # 6 N D of the optimum (the law's convention)
+    optimum: OptimalAllocation
+    alternatives: tuple[OptimalAllocation, ...]
+    hyperparams: HyperparameterEstimate
+    model: ModelSpec  # the Llama-style shape used for throughput
+    estimate: Estimate | None  # the optimum run on the system, when one is given
+    conversion: str  # how the budget became FLOPs
+
+
+def _tokens_affordable(
+    budget: Budget,
+    probe: Estimate,
+    rates: ExchangeRates | None,
+) -> float:
+    """Tokens the budget buys at the probe's cost per token (linear in tokens)."""
+    per_token: float
+    if budget.unit == "gpu-hours":
+        per_token = probe.run.gpu_hours / _PROBE_TOKENS
+    elif budget.unit == "node-hours":
+        per_token = probe.run.node_hours / _PROBE_TOKENS
+    elif budget.unit == "days":
+        per_token = probe.wall_clock_h / HOURS_PER_DAY / _PROBE_TOKENS
+    else:
+        assert budget.currency is not None
+        cost = probe.run.cost
+        if cost is None:
+            raise CapacityError(
+                f"{probe.scenario.system.name} has no public price: give the budget in "
+                f"{probe.run.allocation_unit}s instead",
+                field="budget",
+            )
+        conv = convert(Money(amount=cost.amount, currency=cost.currency), budget.currency, rates)
+        if conv is None:
+            raise CapacityError(
+                f"no exchange rate from {cost.currency} to {budget.currency} in the catalog",
+                field="budget",
+            )
+        per_token = conv.amount / _PROBE_TOKENS
+    return budget.amount / per_token
+
+
+def optimal_for_budget(
+    *,
+    law: str = "epoch",
+    budget: Budget | None = None,
+    target_loss: float | None = None,
+    system: System | None = None,
+    n_gpus: int | None = None,
+    unique_tokens: float | None = None,
+    inference_tokens: float | None = None,
+    mfu: float | None = None,
+    precision: Precision = "bf16",
+    seq_len: int | None = None,
+    exchange_rates: ExchangeRates | None = None,
+) -> BudgetOptimum:
+    """Compute-optimal N and D for a budget (or the smallest budget for `target_loss`)."""
+    lw = resolve_law(law)
+    if (budget is None) == (target_loss is None):
+        raise CapacityError("give either --budget or --target-loss", field="budget")
+    if budget is not None and budget.unit != "flops" and system is None:
+        raise CapacityError(
+            f"a budget in {budget.unit} needs a system: add --cluster", field="cluster"
+        )
+    if budget is not None and budget.unit == "days" and n_gpus is None:
+        raise CapacityError("a budget in days needs --nodes or --gpus", field="budget")
+    gpus = n_gpus or (default_gpus(system) if system is not None else None)
+
+    def scenario(model: ModelSpec, tokens: float) -> Scenario:
+        assert system is not None
+        return Scenario(
+            model=model,
+            tokens=tokens,
+            system=system,
+            n_gpus=gpus,
+            seq_len=seq_len,
+            mfu=mfu,
+            precision=precision,
+            exchange_rates=exchange_rates,
+        )
+
+    def allocate(flops: float) -> OptimalAllocation:
+        return optimal_for_flops(
+            flops, lw, unique_tokens=unique_tokens, inference_tokens=inference_tokens
+        )
+
+    if target_loss is not None:
+        opt = budget_for_loss(target_loss, lw)
+        flops = opt.flops
+        conversion = f"smallest compute reaching loss {target_loss:g}: {flops:.3e} FLOPs (6ND)"
+    elif budget is not None and budget.unit == "flops":
+        flops = budget.amount
+        opt = allocate(flops)
+        conversion = f"{flops:.3e} FLOPs taken as 6ND"
+    else:
+        assert budget is not None and system is not None
+
+        def budget_flops(n_params: float) -> float:
+            shape = model_from_params(n_params, seq_len=seq_len)
+            probe = estimate(scenario(shape, _PROBE_TOKENS))
+            return 6 * n_params * _tokens_affordable(budget, probe, exchange_rates)
+
+        n_params = _START_PARAMS
+        for _ in range(_ITERATIONS):  # fixed point N = N_opt(6 N D(N))
+            flops = budget_flops(n_params)
+            opt = allocate(flops)
+            done = abs(opt.params / n_params - 1) < _REL_TOL
+            n_params = opt.params
+            if done:
+                break
+        conversion = (
+            f"{budget.describe()} on {system.name} with {gpus} GPUs buys {flops:.3e} FLOPs "
+            "(6ND) at the throughput `capacity estimate` predicts for the optimal shape"
+        )
+    shape = model_from_params(opt.params, seq_len=seq_len)
+    est = estimate(scenario(shape, opt.tokens)) if system is not None else None
+    return BudgetOptimum(
+        budget=budget,
+        target_loss=target_loss,
+        flops_budget=flops,
+        optimum=opt,
+        alternatives=tuple(alternatives(flops, lw)),
+        hyperparams=deepseek_hyperparams(flops),
+        model=shape,
+        estimate=est,
+        conversion=conversion,
+    )

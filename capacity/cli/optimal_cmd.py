@@ -1,0 +1,219 @@
+"""`capacity optimal`: compute-optimal model size and tokens for a budget."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Annotated
+
+import typer
+
+from capacity.cli.estimate_cmd import CatalogOpt, JsonOpt
+
+if TYPE_CHECKING:
+    from capacity.budget_optimal import BudgetOptimum
+
+HELP = """Compute-optimal model size N* and tokens D* for a budget, with the expected loss.
+
+The budget is a number with its unit: '5.76e23 flops', '500k gpu-hours', '40k node-hours',
+'2M EUR', or '60 days' (with --nodes/--gpus). Anything but FLOPs is converted through the
+throughput `capacity estimate` predicts on --cluster.
+
+Examples:
+
+  capacity optimal --budget '500k gpu-hours' --cluster leonardo-booster
+
+  capacity optimal --budget '2M USD' --cluster aws-p5-48xlarge --law chinchilla
+
+  capacity optimal --target-loss 2.1 --cluster jean-zay/h100 --nodes 64
+"""
+
+
+def register(app: typer.Typer) -> None:
+    app.command("optimal", help=HELP)(optimal)
+
+
+def optimal(
+    budget: Annotated[
+        str | None, typer.Option(help="Budget with its unit, e.g. '500k gpu-hours'.")
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option("--cluster", "-c", help="Cluster[/partition] or cloud offering id."),
+    ] = None,
+    partition: Annotated[str | None, typer.Option(help="Partition of the cluster.")] = None,
+    law: Annotated[
+        str, typer.Option(help="Scaling law: epoch (default), chinchilla or kaplan.")
+    ] = "epoch",
+    unique_tokens: Annotated[
+        str | None, typer.Option(help="Unique tokens available, e.g. 3T (data-constrained).")
+    ] = None,
+    inference_tokens: Annotated[
+        str | None, typer.Option(help="Lifetime inference tokens, e.g. 1e13 (inference-aware).")
+    ] = None,
+    target_loss: Annotated[
+        float | None, typer.Option(help="Instead of a budget: the loss to reach (nats/token).")
+    ] = None,
+    nodes: Annotated[int | None, typer.Option(help="Nodes to train on.")] = None,
+    gpus: Annotated[int | None, typer.Option(help="GPUs to train on.")] = None,
+    mfu: Annotated[float | None, typer.Option(help="Override the throughput model's MFU.")] = None,
+    seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+) -> None:
+    from capacity.budget import parse_budget
+    from capacity.budget_optimal import optimal_for_budget
+    from capacity.cli.common import dump_json, get_catalog
+    from capacity.cli.scenario import job_gpus
+    from capacity.errors import CapacityError
+    from capacity.scaling import get_law
+    from capacity.system import resolve_system
+    from capacity.units import parse_quantity
+
+    get_law(law)  # unknown law: clear error before anything else
+    parsed = parse_budget(budget) if budget else None
+    if target_loss is not None and target_loss <= 0:
+        raise CapacityError(f"must be positive, got {target_loss}", field="target-loss")
+    unique = parse_quantity(unique_tokens, field="unique-tokens") if unique_tokens else None
+    inference = (
+        parse_quantity(inference_tokens, field="inference-tokens") if inference_tokens else None
+    )
+    cat = get_catalog(catalog)
+    system = resolve_system(cat, cluster, partition) if cluster else None
+    n_gpus = job_gpus(system, nodes, gpus) if system is not None else None
+    if system is None and (nodes or gpus):
+        raise CapacityError("--nodes/--gpus need --cluster", field="cluster")
+    res = optimal_for_budget(
+        law=law,
+        budget=parsed,
+        target_loss=target_loss,
+        system=system,
+        n_gpus=n_gpus,
+        unique_tokens=unique,
+        inference_tokens=inference,
+        mfu=mfu,
+        seq_len=seq_len,
+        exchange_rates=cat.exchange_rates,
+    )
+    if json_out:
+        print(dump_json(to_json(res)))
+        return
+    print(render_optimal(res))
+
+
+def to_json(res: BudgetOptimum) -> dict[str, object]:
+    opt, est = res.optimum, res.estimate
+    doc: dict[str, object] = {
+        "law": opt.law,
+        "params": opt.params,
+        "tokens": opt.tokens,
+        "tokens_per_param": opt.tokens_per_param,
+        "loss": opt.loss,
+        "flops": opt.flops,
+        "method": opt.method,
+        "budget": None if res.budget is None else res.budget.model_dump(),
+        "target_loss": res.target_loss,
+        "conversion": res.conversion,
+        "unique_tokens": opt.unique_tokens,
+        "epochs": opt.epochs,
+        "inference_tokens": opt.inference_tokens,
+        "inference_flops": opt.inference_flops,
+        "shape": {
+            "n_layers": res.model.n_layers,
+            "d_model": res.model.d_model,
+            "n_heads": res.model.n_heads,
+            "ffn_dim": res.model.ffn_dim,
+        },
+        "alternatives": [
+            {
+                "size_factor": a.size_factor,
+                "params": a.params,
+                "tokens": a.tokens,
+                "loss": a.loss,
+                "loss_delta": a.loss - opt.loss,
+            }
+            for a in res.alternatives
+        ],
+        "suggested_global_batch_tokens": res.hyperparams.batch_tokens,
+        "suggested_learning_rate": res.hyperparams.learning_rate,
+        "hyperparams_source": res.hyperparams.source,
+        "hyperparams_extrapolated": res.hyperparams.extrapolated,
+    }
+    if est is not None:
+        cost = est.run.cost
+        doc.update(
+            system=est.scenario.system.id,
+            n_gpus=est.n_gpus,
+            wall_clock_days=est.wall_clock_days,
+            gpu_hours=est.run.gpu_hours,
+            node_hours=est.run.node_hours,
+            cost=None if cost is None else {"amount": cost.amount, "currency": cost.currency},
+            energy_mwh=est.run.energy_mwh,
+            co2_t=est.run.co2_t,
+            mfu=est.throughput.mfu,
+        )
+    return doc
+
+
+def render_optimal(res: BudgetOptimum) -> str:
+    from capacity.cli.common import kv_table, table
+    from capacity.cli.render import money
+    from capacity.units import human_count
+
+    opt, est = res.optimum, res.estimate
+    head = (
+        f"target loss {res.target_loss:g}"
+        if res.target_loss is not None
+        else (res.budget.describe() if res.budget else "")
+    )
+    rows: list[tuple[str, str]] = [
+        ("budget", head),
+        ("conversion", res.conversion),
+        ("law", f"{opt.law} ({opt.method.replace('_', ' ')})"),
+        ("N* (parameters)", human_count(opt.params)),
+        ("D* (tokens)", human_count(opt.tokens)),
+        ("tokens / parameter", f"{opt.tokens_per_param:.1f}"),
+        ("expected loss", f"{opt.loss:.3f} nats/token"),
+        ("training FLOPs", f"{opt.flops:.3e} (6ND)"),
+        (
+            "shape used",
+            f"{res.model.n_layers} layers x d_model {res.model.d_model}, "
+            f"{res.model.n_heads} heads, FFN {res.model.ffn_dim}",
+        ),
+    ]
+    if opt.epochs is not None:
+        rows.append(("epochs over unique data", f"{opt.epochs:.2f}"))
+    if opt.inference_flops is not None:
+        rows.append(("inference FLOPs", f"{opt.inference_flops:.3e}"))
+    if est is not None:
+        cost = est.run.cost
+        rows += [
+            ("system", f"{est.scenario.system.name} [{est.scenario.system.id}]"),
+            ("job", f"{est.n_gpus:,} GPUs, MFU {est.throughput.mfu:.1%}"),
+            ("wall-clock", f"{est.wall_clock_days:,.1f} days"),
+            ("GPU-hours", f"{est.run.gpu_hours:,.0f}"),
+            ("node-hours", f"{est.run.node_hours:,.0f}"),
+            ("cost", money(cost.amount, cost.currency) if cost else "no public price"),
+        ]
+    hp = res.hyperparams
+    rows.append(
+        (
+            "suggested batch / LR",
+            f"{human_count(hp.batch_tokens)} tokens, peak LR {hp.learning_rate:.2e}"
+            + (" (extrapolated beyond the fit)" if hp.extrapolated else "")
+            + f" [{hp.source}]",
+        )
+    )
+    alt = [
+        [
+            f"{a.size_factor:g} x N*",
+            human_count(a.params),
+            human_count(a.tokens),
+            f"{a.loss:.3f}",
+            f"{a.loss - opt.loss:+.3f}",
+        ]
+        for a in sorted([*res.alternatives, opt], key=lambda r: r.size_factor)
+    ]
+    return (
+        kv_table(rows)
+        + "\n\nSame FLOPs, other sizes (smaller models are cheaper to serve):\n"
+        + table(alt, ["size", "params", "tokens", "loss", "vs optimum"])
+    )
