@@ -7,7 +7,7 @@ import sys
 import typer
 
 from capacity import __version__
-from capacity.cli import catalog_cmd, estimate_cmd, optimal_cmd
+from capacity.cli import catalog_cmd, compare_cmd, estimate_cmd, optimal_cmd
 
 app = typer.Typer(
     name="capacity",
@@ -41,6 +41,7 @@ def _root(
 estimate_cmd.register(app)
 catalog_cmd.register(app)
 optimal_cmd.register(app)
+compare_cmd.register(app)
 
 
 def main() -> None:

@@ -88,7 +88,10 @@ def table(rows: Sequence[Sequence[str]], headers: Sequence[str] | None = None) -
     widths = [max(len(r[i]) for r in all_rows if i < len(r)) for i in range(len(all_rows[0]))]
     lines = []
     for n, row in enumerate(all_rows):
-        cells = [c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(row)]
+        last = len(row) - 1
+        cells = [
+            c.ljust(widths[i]) if i in (0, last) else c.rjust(widths[i]) for i, c in enumerate(row)
+        ]
         lines.append("  ".join(cells).rstrip())
         if headers and n == 0:
             lines.append("  ".join("-" * w for w in widths))

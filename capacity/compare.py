@@ -1,0 +1,169 @@
+"""One workload across many systems: `capacity compare`.
+
+Each system gets the same model and tokens; the job is sized by a node count, a
+GPU count (rounded up to whole nodes), or a deadline (the smallest job that
+meets it). Rows are ranked by time, cost or CO2. Pure: takes resolved systems.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Iterable, Sequence
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict
+
+from capacity.catalog.schemas import ExchangeRates, ModelSpec
+from capacity.cost import Money
+from capacity.errors import CapacityError
+from capacity.estimate import Estimate, Scenario, convert, default_gpus, estimate
+from capacity.system import System
+
+SortKey = Literal["time", "cost", "co2"]
+Where = Literal["eu", "operational", "cloud", "hpc", "all"]
+
+# EU member states, the other EEA states, Switzerland and the United Kingdom (ISO 3166),
+# lower case as grid ids: what "European" means for `--where eu`.
+EUROPE = frozenset(
+    [
+        "at",
+        "be",
+        "bg",
+        "hr",
+        "cy",
+        "cz",
+        "dk",
+        "ee",
+        "fi",
+        "fr",
+        "de",
+        "gr",
+        "hu",
+        "ie",
+        "it",
+        "lv",
+        "lt",
+        "lu",
+        "mt",
+        "nl",
+        "pl",
+        "pt",
+        "ro",
+        "sk",
+        "si",
+        "es",
+        "se",
+        "is",
+        "li",
+        "no",
+        "ch",
+        "gb",
+    ]
+)
+
+
+class CompareRow(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    system: System
+    estimate: Estimate | None
+    cost_converted: Money | None
+    error: str | None = None  # a system that cannot run this workload at all
+
+    @property
+    def sort_time(self) -> float:
+        return self.estimate.wall_clock_h if self.estimate else math.inf
+
+
+def select_systems(systems: Iterable[System], where: Sequence[Where]) -> list[System]:
+    out = []
+    for s in systems:
+        keep = True
+        for w in where:
+            if w == "eu":
+                keep &= s.grid.id in EUROPE
+            elif w == "operational":
+                keep &= s.status == "operational"
+            elif w == "cloud":
+                keep &= s.kind == "cloud"
+            elif w == "hpc":
+                keep &= s.kind == "hpc"
+        if keep:
+            out.append(s)
+    return out
+
+
+def job_gpus_for(system: System, nodes: int | None, gpus: int | None) -> int | None:
+    """GPUs for this system: whole nodes, GPU counts rounded up to the node size."""
+    if nodes is not None:
+        return nodes * system.gpus_per_node
+    if gpus is not None:
+        return math.ceil(gpus / system.gpus_per_node) * system.gpus_per_node
+    return None
+
+
+def compare(
+    model: ModelSpec,
+    tokens: float,
+    systems: Sequence[System],
+    *,
+    nodes: int | None = None,
+    gpus: int | None = None,
+    days: float | None = None,
+    seq_len: int | None = None,
+    mfu: float | None = None,
+    sort: SortKey = "time",
+    currency: str = "EUR",
+    rates: ExchangeRates | None = None,
+    progress: Callable[[int, int], None] | None = None,
+) -> list[CompareRow]:
+    """Estimate the workload on every system and rank the rows (infeasible ones last)."""
+    if sum(x is not None for x in (nodes, gpus)) > 1:
+        raise CapacityError("give --nodes or --gpus, not both", field="gpus")
+    rows = []
+    for i, system in enumerate(systems):
+        n_gpus = job_gpus_for(system, nodes, gpus)
+        if n_gpus is None and days is None:
+            n_gpus = default_gpus(system)
+        # V100-class parts have no bf16: they train in fp16 at the same tensor-core peak.
+        precision = "bf16" if system.accelerator.peak_tflops_bf16 is not None else "fp16"
+        scn_kwargs = dict(
+            precision=precision,
+            model=model,
+            tokens=tokens,
+            system=system,
+            n_gpus=n_gpus,
+            seq_len=seq_len,
+            mfu=mfu,
+            days=days,
+            exchange_rates=rates,
+        )
+        try:
+            est = estimate(Scenario.model_validate(scn_kwargs))
+        except CapacityError as exc:
+            rows.append(
+                CompareRow(system=system, estimate=None, cost_converted=None, error=str(exc))
+            )
+        else:
+            conv = convert(est.run.cost, currency, rates) if est.run.cost else None
+            rows.append(CompareRow(system=system, estimate=est, cost_converted=conv))
+        if progress is not None:
+            progress(i + 1, len(systems))
+    return sorted(rows, key=_sort_key(sort))
+
+
+def _sort_key(sort: SortKey) -> Callable[[CompareRow], tuple[int, float]]:
+    def key(row: CompareRow) -> tuple[int, float]:
+        est = row.estimate
+        rank = 0 if est is not None and est.feasible else 1 if est is not None else 2
+        if est is None:
+            return rank, math.inf
+        if sort == "cost":
+            value = row.cost_converted.amount if row.cost_converted else math.inf
+        elif sort == "co2":
+            value = est.run.co2_t if est.run.co2_t is not None else math.inf
+        else:
+            value = est.wall_clock_h
+        return rank, value
+
+    return key
