@@ -34,7 +34,7 @@ def list_entries(
     from capacity.cli.common import dump_json, get_catalog, table
     from capacity.errors import CapacityError
 
-    kinds = KIND_NAMES
+    kinds: tuple[str, ...] = KIND_NAMES
     if kind is not None:
         alias = {
             "accelerator": "accelerators",

@@ -99,12 +99,12 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
 def find_entry(cat: Catalog, key: str) -> Entry:
     for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids):
         if key in table:
-            return table[key]  # type: ignore[no-any-return]
+            return table[key]
     low = key.lower()
     for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids):
         for e in table.values():
             if low in (a.lower() for a in e.aliases):
-                return e  # type: ignore[no-any-return]
+                return e
     import difflib
 
     names = [*cat.accelerators, *cat.clusters, *cat.cloud, *cat.models, *cat.grids]
