@@ -7,7 +7,13 @@ import sys
 import typer
 
 from capacity import __version__
-from capacity.cli import catalog_cmd, compare_cmd, estimate_cmd, optimal_cmd
+from capacity.cli import (
+    catalog_cmd,
+    compare_cmd,
+    estimate_cmd,
+    optimal_cmd,
+    report_cmd,
+)
 
 app = typer.Typer(
     name="capacity",
@@ -42,6 +48,7 @@ estimate_cmd.register(app)
 catalog_cmd.register(app)
 optimal_cmd.register(app)
 compare_cmd.register(app)
+report_cmd.register(app)
 
 
 def main() -> None:

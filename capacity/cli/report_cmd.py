@@ -1,0 +1,119 @@
+"""`capacity report`: one training run as a self-contained HTML page.
+
+The command takes every option of `capacity estimate` (its signature is copied
+from `estimate_cmd.estimate`, so the two cannot drift apart) plus the output path,
+a title, the scaling law and the comparison currency.
+"""
+
+from __future__ import annotations
+
+import inspect
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from capacity.cli import estimate_cmd
+
+HELP = """Write an HTML report of one training run: headline figures, memory per GPU,
+step time, strong scaling, the same run across the catalog, the scaling-law panel and
+every assumption with its source.
+
+Takes the same scenario options as `capacity estimate`. The page is one self-contained
+file (plotly.js embedded, no request leaves it) that opens offline in any browser.
+
+Examples:
+
+  capacity report --model llama-2-7b --tokens 2T --cluster leonardo-booster --nodes 64
+  -o reports/llama2-leonardo.html
+
+  capacity report --params 13B --tokens 300B --cluster jean-zay/h100 --days 30 --json
+"""
+
+# Options of `estimate` that are not part of the scenario.
+_NOT_SCENARIO = {"json_out"}
+
+
+def register(app: typer.Typer) -> None:
+    app.command("report", help=HELP)(report)
+
+
+def _own_options() -> list[inspect.Parameter]:
+    kw = inspect.Parameter.KEYWORD_ONLY
+    return [
+        inspect.Parameter(
+            "output",
+            kw,
+            default=Path("report.html"),
+            annotation=Annotated[
+                Path, typer.Option("--output", "-o", help="HTML file to write.", dir_okay=False)
+            ],
+        ),
+        inspect.Parameter(
+            "title",
+            kw,
+            default=None,
+            annotation=Annotated[
+                str | None, typer.Option(help="Page title (default: model, tokens, system).")
+            ],
+        ),
+        inspect.Parameter(
+            "law",
+            kw,
+            default="epoch",
+            annotation=Annotated[
+                str, typer.Option(help="Scaling law of the panel: epoch, chinchilla or kaplan.")
+            ],
+        ),
+        inspect.Parameter(
+            "currency",
+            kw,
+            default="EUR",
+            annotation=Annotated[str, typer.Option(help="Currency of the cluster comparison.")],
+        ),
+    ]
+
+
+def _signature() -> inspect.Signature:
+    base = inspect.signature(estimate_cmd.estimate, eval_str=True)
+    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in base.parameters.values()]
+    return inspect.Signature([*params, *_own_options()])
+
+
+def report(**kwargs: Any) -> None:
+    from capacity.cli.common import dump_json, get_catalog, write_atomic
+    from capacity.cli.scenario import build_scenario
+    from capacity.errors import CapacityError
+    from capacity.estimate import estimate
+    from capacity.report.estimate_report import build_report, render_report, report_json
+    from capacity.system import all_systems
+
+    output: Path = kwargs.pop("output")
+    title: str | None = kwargs.pop("title")
+    law: str = kwargs.pop("law")
+    currency: str = kwargs.pop("currency").upper()
+    json_out: bool = bool(kwargs.pop("json_out", False))
+    accepted = set(inspect.signature(build_scenario).parameters)
+    scenario_kwargs = {k: v for k, v in kwargs.items() if k in accepted and k not in _NOT_SCENARIO}
+    if output.exists() and output.is_dir():
+        raise CapacityError(f"'{output}' is a folder; give a file name", field="output")
+    cat = get_catalog(scenario_kwargs.get("catalog"))
+    rates = cat.exchange_rates
+    if rates is not None and currency not in {rates.base, *rates.rates}:
+        raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
+    scn, _defaults = build_scenario(**scenario_kwargs, cat=cat)
+    est = estimate(scn)
+    rep = build_report(est, all_systems(cat), title=title, law=law, currency=currency)
+    page = render_report(rep)  # render fully before touching the output file
+    write_atomic(output, page)
+    if json_out:
+        doc = report_json(rep)
+        doc["report"]["path"] = str(output)
+        print(dump_json(doc))
+    else:
+        size_mb = len(page.encode("utf-8")) / 1e6
+        print(f"wrote {output} ({size_mb:.1f} MB)", file=sys.stderr)
+
+
+report.__signature__ = _signature()  # type: ignore[attr-defined]

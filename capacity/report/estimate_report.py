@@ -1,0 +1,472 @@
+"""`capacity report`: one estimate as a self-contained HTML page.
+
+`build_report` gathers the numbers (the estimate, a strong-scaling sweep, the
+catalog comparison, the scaling-law panel); `report_json` is the `--json`
+document (the estimate's keys, unchanged, plus a "report" block); `render_report`
+draws the page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+
+from capacity.compare import CompareRow
+from capacity.constants import MEMORY_HEADROOM_FRACTION
+from capacity.estimate import Assumption, Estimate
+from capacity.report import html as h
+from capacity.report.data import (
+    STRONG_SCALING_EFFICIENCY_FLOOR,
+    LawPanel,
+    StrongScaling,
+    cluster_comparison,
+    interval_of,
+    law_panel,
+    strong_scaling,
+)
+from capacity.scaling import get_law
+from capacity.system import System
+from capacity.units import human_count
+
+
+class Report(BaseModel):
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    title: str
+    estimate: Estimate
+    doc: dict[str, Any]  # estimate.to_json()
+    scaling: StrongScaling
+    comparison: tuple[CompareRow, ...]
+    currency: str
+    law: LawPanel
+    validation: dict[str, Any] | None = None
+
+
+def build_report(
+    est: Estimate,
+    systems: Sequence[System],
+    *,
+    title: str | None = None,
+    law: str = "epoch",
+    currency: str = "EUR",
+) -> Report:
+    scn = est.scenario
+    default_title = f"{scn.model.name} on {human_count(scn.tokens)} tokens — {scn.system.name}"
+    return Report(
+        title=title or default_title,
+        estimate=est,
+        doc=est.to_json(),
+        scaling=strong_scaling(est),
+        comparison=tuple(cluster_comparison(est, systems, currency)),
+        currency=currency,
+        law=law_panel(est, get_law(law)),
+        validation=validation_summary(),
+    )
+
+
+def validation_summary() -> dict[str, Any] | None:
+    """Accuracy of the throughput model on published runs, when `capacity.validation` exists."""
+    import importlib
+
+    try:  # looked up at run time: the validation package is optional for a report
+        validation = importlib.import_module("capacity.validation")
+    except ImportError:
+        return None
+    summary = getattr(validation, "summary", None)
+    if summary is None:
+        return None
+    try:
+        result = summary()
+    except Exception:  # a report must not fail because the validation set does
+        return None
+    if hasattr(result, "model_dump"):
+        result = result.model_dump()
+    return result if isinstance(result, dict) else None
+
+
+def report_json(rep: Report) -> dict[str, Any]:
+    from capacity.cli.compare_view import row_json
+
+    return {
+        **rep.doc,
+        "report": {
+            "title": rep.title,
+            "strong_scaling": rep.scaling.to_json(),
+            "cluster_comparison": {
+                "currency": rep.currency,
+                "rows": [row_json(r) for r in rep.comparison],
+            },
+            "scaling_law": rep.law.to_json(),
+        },
+    }
+
+
+# -- Rendering ------------------------------------------------------------------------
+
+
+def render_report(rep: Report, today: dt.date | None = None) -> str:
+    from capacity.report import figures as f
+
+    est, doc = rep.estimate, rep.doc
+    scn = est.scenario
+    sections = [
+        _headline(rep),
+        _scenario(rep),
+    ]
+    charts = []
+    mem = f.memory_figure(*memory_args(est, doc))
+    if mem is not None:
+        charts.append(
+            ("memory", "Memory per GPU", f.to_div(mem, "chart-memory"), _memory_note(rep))
+        )
+    step = _step_time(doc)
+    if step is not None:
+        fig = f.step_time_figure(step[0], step[1])
+        if fig is not None:
+            charts.append(("step-time", "Step-time breakdown", f.to_div(fig, "chart-step"), ""))
+    else:
+        charts.append(
+            (
+                "step-time",
+                "Step-time breakdown",
+                "",
+                '<p class="note">This estimate comes from a model-FLOPs utilisation '
+                f"({h.esc(doc.get('mfu_origin'))}: {h.fmt_pct(doc.get('mfu'))}), not from a "
+                "step-time model, so there is no breakdown of the step into compute, "
+                "communication and bubble.</p>",
+            )
+        )
+    sc = f.scaling_figure(rep.scaling, scn.system.max_nodes_per_job)
+    if sc is not None:
+        charts.append(
+            ("strong-scaling", "Strong scaling", f.to_div(sc, "chart-scaling"), _scaling_note(rep))
+        )
+    cmp_fig = f.compare_figure(rep.comparison, scn.system.id, rep.currency)
+    if cmp_fig is not None:
+        charts.append(
+            (
+                "comparison",
+                "Cluster comparison",
+                f.to_div(cmp_fig, "chart-compare"),
+                _compare_table(rep),
+            )
+        )
+    law = f.law_figure(rep.law, scn.model.name)
+    charts.append(("scaling-law", "Scaling law", f.to_div(law, "chart-law"), _law_note(rep)))
+    for id_, title, div, note in charts:
+        sections.append(h.section(title, div + note, id_=id_))
+    sections.append(h.section("Assumptions", _assumptions_table(rep), id_="assumptions"))
+    subtitle = [
+        f"{scn.model.name}: {human_count(est.params.total)} parameters, "
+        f"{human_count(scn.tokens)} tokens",
+        f"{scn.system.name}: {est.n_gpus:,} x {scn.system.accelerator.name} "
+        f"({est.n_nodes:g} nodes)",
+    ]
+    return h.page(title=rep.title, subtitle=subtitle, body="".join(sections), today=today)
+
+
+def memory_args(
+    est: Estimate, doc: dict[str, Any] | None = None
+) -> tuple[dict[str, float], float, float, float, str]:
+    """Arguments of `figures.memory_figure`: the JSON breakdown (whatever parts it names)."""
+    parts = (doc or est.to_json()).get("memory_breakdown_gib") or {}
+    mem = est.memory
+    acc = est.scenario.system.accelerator.name
+    return parts, mem.total_gib, mem.capacity_gib, mem.usable_gib, acc
+
+
+def _headline(rep: Report) -> str:
+    doc = rep.doc
+    est = rep.estimate
+    cost = doc.get("cost")
+    cards = [
+        h.card(
+            "Wall-clock",
+            "wall_clock_days",
+            doc["wall_clock_days"],
+            "days",
+            interval=interval_of(doc, "wall_clock_days"),
+        ),
+        h.card(
+            "GPU-hours",
+            "gpu_hours",
+            doc["gpu_hours"],
+            "GPU·h",
+            interval=interval_of(doc, "gpu_hours"),
+        ),
+        h.card(
+            "Node-hours",
+            "node_hours",
+            doc["node_hours"],
+            "node·h",
+            interval=interval_of(doc, "node_hours"),
+            note=f"billed in {doc.get('allocation_unit', 'node-hour')}s",
+        ),
+        h.card(
+            "Cost",
+            "cost",
+            None if cost is None else cost["amount"],
+            "" if cost is None else cost["currency"],
+            text=None if cost is None else f"{cost['amount']:,.0f}",
+            interval=interval_of(doc, "cost"),
+            note="no public price" if cost is None else None,
+        ),
+        h.card(
+            "Energy",
+            "energy_mwh",
+            doc.get("energy_mwh"),
+            "MWh",
+            interval=interval_of(doc, "energy_mwh"),
+        ),
+        h.card(
+            "CO2e",
+            "co2_t",
+            doc.get("co2_t"),
+            "t",
+            interval=interval_of(doc, "co2_t"),
+            note=f"grid {est.scenario.system.grid.gco2_per_kwh:g} gCO2e/kWh",
+        ),
+        h.card(
+            "MFU",
+            "mfu",
+            doc["mfu"],
+            "%",
+            text=f"{doc['mfu'] * 100:.1f}",
+            interval=_pct_interval(interval_of(doc, "mfu")),
+            note=str(doc.get("mfu_origin", "")),
+        ),
+        h.card(
+            "Memory per GPU",
+            "memory_per_gpu_gib",
+            doc["memory_per_gpu_gib"],
+            "GiB",
+            note=f"of {doc['memory_capacity_gib']:g} GiB",
+        ),
+    ]
+    verdict = (
+        '<span class="verdict ok" data-key="feasible" data-value="true">feasible</span>'
+        if doc["feasible"]
+        else '<span class="verdict bad" data-key="feasible" data-value="false">not feasible</span>'
+    )
+    reasons = h.bullet_list(doc.get("reasons", []), "reasons")
+    notes = h.bullet_list(doc.get("notes", []), "small muted")
+    body = f'<p>Verdict: {verdict}</p>{reasons}<div class="cards">{"".join(cards)}</div>{notes}'
+    if interval_of(doc, "wall_clock_days") is None:
+        body += (
+            '<p class="small muted">No uncertainty interval: this estimate has none. '
+            "Intervals appear when the throughput model provides them.</p>"
+        )
+    return h.section("Headline figures", body, id_="headline")
+
+
+def _pct_interval(iv: tuple[float, float] | None) -> tuple[float, float] | None:
+    return None if iv is None else (iv[0] * 100, iv[1] * 100)
+
+
+def _scenario(rep: Report) -> str:
+    est, doc = rep.estimate, rep.doc
+    scn = est.scenario
+    rows = [
+        ("Model", scn.model.name),
+        (
+            "Parameters",
+            f"{human_count(est.params.total)} total, {human_count(est.params.active)} active",
+        ),
+        ("Training tokens", f"{human_count(scn.tokens)} ({scn.tokens:.3e})"),
+        ("Sequence length", f"{doc['seq_len']:,}"),
+        ("Global batch", f"{human_count(scn.global_batch_tokens)} tokens"),
+        ("Training FLOPs", f"{doc['total_flops']:.3e} (model FLOPs)"),
+        ("System", scn.system.name),
+        ("Accelerator", f"{scn.system.accelerator.name} x {scn.system.gpus_per_node} per node"),
+        ("Job", f"{est.n_gpus:,} GPUs on {est.n_nodes:g} nodes"),
+        ("Layout", est.layout.describe()),
+        ("Precision", scn.precision),
+        ("Throughput", f"{doc['tokens_per_s']:,.0f} tokens/s"),
+    ]
+    return h.section("Scenario", h.table(["", ""], rows), id_="scenario")
+
+
+def _step_time(doc: dict[str, Any]) -> tuple[dict[str, float], str] | None:
+    """The step-time components (seconds) from the estimate's `breakdown`, when present."""
+    from capacity.report.figures import _flatten
+
+    block = doc.get("breakdown") or doc.get("step_time")
+    if not isinstance(block, dict):
+        return None
+    comps: dict[str, float] = {}
+    for key in ("components_s", "components", "seconds"):
+        if isinstance(block.get(key), dict):
+            _flatten("", block[key], comps)
+            break
+    else:
+        _flatten("", {k: v for k, v in block.items() if k.endswith("_s")}, comps)
+    if not comps:
+        return None
+    total = block.get("step_s") or block.get("total_s") or sum(comps.values())
+    return comps, f"One optimizer step: {total:,.3g} s"
+
+
+def _memory_note(rep: Report) -> str:
+    mem = rep.estimate.memory
+    return (
+        f'<p class="small muted">The most loaded GPU with {h.esc(rep.estimate.layout.describe())}. '
+        f"{MEMORY_HEADROOM_FRACTION.value:.0%} of the device memory is kept free for what is "
+        "not modelled (framework workspace, communication buffers, fragmentation): "
+        f"{mem.usable_gib:,.1f} GiB usable.</p>"
+    )
+
+
+def _scaling_note(rep: Report) -> str:
+    sc = rep.scaling
+    rows = []
+    for p in sc.points:
+        status = (
+            "error: " + (p.error or "")
+            if p.error
+            else "out of memory"
+            if not p.fits_memory
+            else "over the job limit"
+            if not p.within_job_limit
+            else "ok"
+        )
+        rows.append(
+            (
+                f"{p.nodes:,}" + (" (this run)" if p.chosen else ""),
+                f"{p.gpus:,}",
+                h.fmt_num(p.wall_clock_days),
+                h.fmt_int(p.node_hours),
+                h.fmt_int(p.gpu_hours),
+                h.fmt_pct(p.efficiency, 0),
+                status,
+            )
+        )
+    knee = (
+        f"Efficiency falls below {sc.floor:.0%} of ideal from {sc.knee_nodes:,} nodes on."
+        if sc.knee_nodes is not None
+        else f"Efficiency stays above {sc.floor:.0%} of ideal over the whole range."
+    )
+    return (
+        f"<p>{h.esc(knee)} Efficiency is relative to the smallest job that fits memory.</p>"
+        + h.table(
+            ["nodes", "GPUs", "days", "node-hours", "GPU-hours", "efficiency", "status"],
+            rows,
+            numeric=(1, 2, 3, 4, 5),
+        )
+    )
+
+
+def _compare_table(rep: Report) -> str:
+    rows = []
+    for r in rep.comparison[:12]:
+        est = r.estimate
+        if est is None:
+            continue
+        rows.append(
+            (
+                r.system.name,
+                h.fmt_num(est.wall_clock_days),
+                h.fmt_int(est.run.gpu_hours),
+                h.fmt_money(
+                    r.cost_converted.amount if r.cost_converted else None,
+                    r.cost_converted.currency if r.cost_converted else None,
+                ),
+                h.fmt_num(est.run.co2_t),
+                "yes" if est.feasible else "no: " + "; ".join(x.message for x in est.reasons),
+            )
+        )
+    n_bad = sum(1 for r in rep.comparison if r.estimate is None or not r.estimate.feasible)
+    return (
+        f'<p class="small muted">{est_count(rep)} systems compared with the same model, tokens '
+        f"and {rep.estimate.n_gpus:,} GPUs (rounded up to whole nodes); {n_bad} cannot run it "
+        f"as asked. Costs in {h.esc(rep.currency)} at the catalog's dated exchange rates. "
+        "The first 12 by wall-clock:</p>"
+        + h.table(
+            ["system", "days", "GPU-hours", f"cost ({rep.currency})", "CO2e (t)", "feasible"],
+            rows,
+            numeric=(1, 2, 3, 4),
+        )
+    )
+
+
+def est_count(rep: Report) -> int:
+    return len(rep.comparison)
+
+
+def _law_note(rep: Report) -> str:
+    p = rep.law
+    gap = p.loss - p.optimal_loss
+    return (
+        f"<p>At this compute ({p.flops:.2e} FLOPs, 6ND) the law's optimum is "
+        f"{h.esc(human_count(p.optimal_params))} parameters on "
+        f"{h.esc(human_count(p.optimal_tokens))} tokens (loss {p.optimal_loss:.3f}); this run, "
+        f"{h.esc(human_count(p.params))} parameters on {h.esc(human_count(p.tokens))} tokens "
+        f"({p.tokens / p.params:,.0f} tokens/parameter), is predicted at {p.loss:.3f} nats/token, "
+        f"{gap:.3f} above the frontier.</p>"
+        f'<p class="small muted">Law: {h.esc(p.law_source)}. Validity: {h.esc(p.law_validity)}.</p>'
+    )
+
+
+def assumptions(rep: Report) -> list[Assumption]:
+    out = list(rep.estimate.assumptions)
+    out.append(
+        Assumption(
+            name="memory headroom",
+            value=f"{MEMORY_HEADROOM_FRACTION.value:.0%} of device memory kept free",
+            source=MEMORY_HEADROOM_FRACTION.source,
+        )
+    )
+    out.append(Assumption(name="scaling law", value=rep.law.law_name, source=rep.law.law_source))
+    out.append(
+        Assumption(
+            name="strong-scaling efficiency floor",
+            value=f"{STRONG_SCALING_EFFICIENCY_FLOOR.value:.0%}",
+            source=STRONG_SCALING_EFFICIENCY_FLOOR.source,
+        )
+    )
+    rates = rep.estimate.scenario.exchange_rates
+    if rates is not None:
+        src = rates.sources[0] if rates.sources else None
+        out.append(
+            Assumption(
+                name="exchange rates",
+                value=f"base {rates.base}, {len(rates.rates)} currencies, {rates.date}",
+                source=(f"{src.title}, {src.url or src.locator}" if src else "catalog"),
+            )
+        )
+    out.append(validation_assumption(rep.validation))
+    return out
+
+
+def validation_assumption(summary: dict[str, Any] | None) -> Assumption:
+    if not summary:
+        return Assumption(
+            name="validation accuracy",
+            value="no validation statistics available in this version",
+            source="capacity validate",
+        )
+    parts = [f"{k.replace('_', ' ')} {_short(v)}" for k, v in summary.items() if _short(v)]
+    return Assumption(
+        name="validation accuracy",
+        value="; ".join(parts[:6]),
+        source="capacity validate (published training runs)",
+    )
+
+
+def _short(v: Any) -> str:
+    if isinstance(v, float):
+        return f"{v:.3g}"
+    if isinstance(v, int | str):
+        return str(v)
+    return ""
+
+
+def _assumptions_table(rep: Report) -> str:
+    rows = [(a.name, a.value, a.source or "—") for a in assumptions(rep)]
+    return (
+        '<p class="small muted">Every catalog figure and constant the estimate used, with '
+        "its source and the date it was read.</p>"
+        + h.table(["assumption", "value", "source"], rows)
+    )

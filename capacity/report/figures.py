@@ -1,0 +1,457 @@
+"""plotly figures of the report and the proposal (plotly is imported here only).
+
+Each function returns a `Figure` or None when there is nothing to draw. Text that
+may come from a user is escaped (plotly reads a small HTML subset in labels).
+`to_div` renders one figure without plotly.js: the page embeds it once.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
+
+from capacity.report.html import FONT_STACK, esc
+
+if TYPE_CHECKING:
+    from plotly.graph_objects import Figure
+
+    from capacity.campaign import CampaignPlan
+    from capacity.compare import CompareRow
+    from capacity.report.data import LawPanel, StrongScaling
+
+PALETTE = ("#1f5fa8", "#e07b00", "#2a9d5c", "#b3261e", "#7b4fa6", "#5b6b7b", "#c2a000", "#0f8b8d")
+CONFIG = {"displaylogo": False, "responsive": True}
+
+
+def _layout(fig: Figure, title: str, height: int) -> Figure:
+    fig.update_layout(
+        template="plotly_white",
+        title={"text": title, "x": 0.01, "xanchor": "left", "font": {"size": 16}},
+        font={"family": FONT_STACK, "size": 12, "color": "#1d2733"},
+        height=height,
+        margin={"l": 70, "r": 30, "t": 60, "b": 60},
+        legend={"orientation": "h", "yanchor": "bottom", "y": 1.0, "xanchor": "right", "x": 1},
+    )
+    return fig
+
+
+def to_div(fig: Figure, div_id: str) -> str:
+    body = fig.to_html(
+        full_html=False,
+        include_plotlyjs=False,
+        div_id=div_id,
+        config=CONFIG,
+        default_width="100%",
+        default_height=f"{fig.layout.height or 450}px",
+    )
+    return f'<div class="chart" data-chart="{esc(div_id)}">{body}</div>'
+
+
+# -- Memory ---------------------------------------------------------------------------
+
+MEMORY_ORDER = ("weights", "gradients", "optimizer", "activations", "buffers")
+
+
+def memory_figure(
+    parts: dict[str, float],
+    total_gib: float,
+    capacity: float | None,
+    usable: float | None,
+    accelerator: str,
+) -> Figure | None:
+    """Stacked bar of the most loaded GPU's memory against the device capacity."""
+    import plotly.graph_objects as go
+
+    if not parts:
+        return None
+    parts = {k: float(v or 0.0) for k, v in parts.items() if isinstance(v, int | float)}
+    rest = total_gib - sum(parts.values())
+    if rest > 0.05:  # the total counts something the breakdown does not itemise
+        parts["other"] = rest
+    keys = [k for k in MEMORY_ORDER if k in parts] + [k for k in parts if k not in MEMORY_ORDER]
+    fig = go.Figure()
+    for i, k in enumerate(keys):
+        v = float(parts[k] or 0.0)
+        fig.add_trace(
+            go.Bar(
+                y=["per GPU"],
+                x=[v],
+                name=f"{k} {v:,.1f} GiB",
+                orientation="h",
+                marker_color=PALETTE[i % len(PALETTE)],
+                hovertemplate=f"{esc(k)}: %{{x:.2f}} GiB<extra></extra>",
+            )
+        )
+    total = total_gib
+    top = max(total, capacity or 0.0) * 1.08
+    if capacity:
+        fig.add_vline(
+            x=capacity,
+            line={"color": "#b3261e", "width": 3},
+            annotation_text=f"capacity {capacity:g} GiB",
+            annotation_position="top left",
+        )
+    if usable and capacity and usable < capacity:
+        fig.add_vline(
+            x=usable,
+            line={"color": "#b3261e", "width": 1, "dash": "dash"},
+            annotation_text=f"usable {usable:,.1f} GiB",
+            annotation_position="bottom left",
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title_text="memory per GPU (GiB)", range=[0, top])
+    fig.update_yaxes(showticklabels=False)
+    title = f"Memory per GPU: {total:,.1f} GiB of {capacity or 0:g} GiB ({esc(accelerator)})"
+    _layout(fig, title, 280)
+    fig.update_layout(
+        margin={"t": 50, "b": 40},
+        legend={
+            "orientation": "h",
+            "yanchor": "top",
+            "y": -0.45,
+            "xanchor": "left",
+            "x": 0,
+            "traceorder": "normal",
+        },
+    )
+    return fig
+
+
+# -- Step time ------------------------------------------------------------------------
+
+
+def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _flatten(f"{prefix}{k} ", v, out)
+    elif isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
+        out[prefix.strip()] = float(value)
+
+
+def step_time_figure(components_s: dict[str, float], title: str) -> Figure | None:
+    """One horizontal stacked bar: where the seconds of a training step go."""
+    import plotly.graph_objects as go
+
+    if not components_s:
+        return None
+    fig = go.Figure()
+    for i, (name, sec) in enumerate(components_s.items()):
+        fig.add_trace(
+            go.Bar(
+                y=["step"],
+                x=[sec],
+                name=f"{name} {sec:,.3g} s",
+                orientation="h",
+                marker_color=PALETTE[i % len(PALETTE)],
+                hovertemplate=f"{esc(name)}: %{{x:.3g}} s<extra></extra>",
+            )
+        )
+    fig.update_layout(barmode="stack")
+    fig.update_xaxes(title_text="seconds per optimizer step")
+    fig.update_yaxes(showticklabels=False)
+    _layout(fig, title, 260)
+    fig.update_layout(margin={"t": 100})
+    return fig
+
+
+# -- Strong scaling -------------------------------------------------------------------
+
+
+def scaling_figure(data: StrongScaling, max_nodes_per_job: int | None) -> Figure | None:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    ok = [p for p in data.points if p.wall_clock_days is not None]
+    if len(ok) < 2:
+        return None
+    fig = make_subplots(specs=[[{"secondary_y": True}]])
+    fits = [p for p in ok if p.fits_memory]
+    oom = [p for p in ok if not p.fits_memory]
+    fig.add_trace(
+        go.Scatter(
+            x=[p.nodes for p in fits],
+            y=[p.wall_clock_days for p in fits],
+            mode="lines+markers",
+            name="wall-clock (days)",
+            line={"color": PALETTE[0], "width": 3},
+            hovertemplate="%{x} nodes: %{y:.1f} days<extra></extra>",
+        ),
+        secondary_y=False,
+    )
+    if oom:
+        fig.add_trace(
+            go.Scatter(
+                x=[p.nodes for p in oom],
+                y=[p.wall_clock_days for p in oom],
+                mode="markers",
+                name="does not fit memory",
+                marker={"symbol": "x", "size": 11, "color": "#b3261e"},
+                hovertemplate="%{x} nodes: out of memory<extra></extra>",
+            ),
+            secondary_y=False,
+        )
+    eff = [p for p in ok if p.efficiency is not None]
+    fig.add_trace(
+        go.Scatter(
+            x=[p.nodes for p in eff],
+            y=[100 * (p.efficiency or 0) for p in eff],
+            mode="lines+markers",
+            name="efficiency (%)",
+            line={"color": PALETTE[1], "dash": "dot"},
+            hovertemplate="%{x} nodes: %{y:.0f} %<extra></extra>",
+        ),
+        secondary_y=True,
+    )
+    chosen = [p for p in ok if p.chosen]
+    if chosen:
+        fig.add_trace(
+            go.Scatter(
+                x=[chosen[0].nodes],
+                y=[chosen[0].wall_clock_days],
+                mode="markers",
+                name="this run",
+                marker={
+                    "size": 16,
+                    "color": "rgba(0,0,0,0)",
+                    "line": {"width": 3, "color": "#000"},
+                },
+                hovertemplate="this run: %{x} nodes, %{y:.1f} days<extra></extra>",
+            ),
+            secondary_y=False,
+        )
+    # Shapes on a log axis are placed in log10 units.
+    if data.knee_nodes is not None:
+        fig.add_vline(
+            x=math.log10(data.knee_nodes),
+            line={"color": "#8a5a00", "dash": "dash"},
+            annotation_text=f"efficiency < {data.floor:.0%} from {data.knee_nodes} nodes",
+            annotation_position="top",
+        )
+    if max_nodes_per_job is not None and max_nodes_per_job <= max(p.nodes for p in ok):
+        fig.add_vline(
+            x=math.log10(max_nodes_per_job),
+            line={"color": "#5b6b7b", "dash": "dot"},
+            annotation_text=f"job limit {max_nodes_per_job} nodes",
+            annotation_position="bottom right",
+        )
+    fig.update_xaxes(title_text="nodes (log scale)", type="log", tickvals=[p.nodes for p in ok])
+    fig.update_yaxes(
+        title_text="wall-clock (days, log scale)",
+        type="log",
+        tickvals=_log_ticks([p.wall_clock_days or 1.0 for p in ok]),
+        secondary_y=False,
+    )
+    fig.update_yaxes(
+        title_text="efficiency (% of ideal)",
+        range=[0, 110],
+        tickvals=[0, 20, 40, 60, 80, 100],
+        showgrid=False,
+        secondary_y=True,
+    )
+    _layout(fig, f"Strong scaling on {esc(data.system)}", 430)
+    fig.update_layout(margin={"t": 90})
+    return fig
+
+
+# -- Cluster comparison ---------------------------------------------------------------
+
+
+def compare_figure(rows: Sequence[CompareRow], chosen_id: str, currency: str) -> Figure | None:
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    good = [r for r in rows if r.estimate is not None and r.estimate.feasible]
+    if not good:
+        return None
+    names = [
+        esc(r.system.name if len(r.system.name) <= 48 else r.system.name[:46] + "…") for r in good
+    ]
+    colors = [PALETTE[1] if r.system.id == chosen_id else PALETTE[0] for r in good]
+    days = [r.estimate.wall_clock_days if r.estimate else None for r in good]
+    cost = [r.cost_converted.amount if r.cost_converted else None for r in good]
+    co2 = [r.estimate.run.co2_t if r.estimate else None for r in good]
+    fig = make_subplots(
+        rows=1,
+        cols=3,
+        shared_yaxes=True,
+        horizontal_spacing=0.03,
+        subplot_titles=("wall-clock (days)", f"cost ({currency}, where priced)", "CO2e (t)"),
+    )
+    for col, (vals, fmt) in enumerate(((days, ".1f"), (cost, ",.0f"), (co2, ".1f")), start=1):
+        fig.add_trace(
+            go.Bar(
+                y=names,
+                x=vals,
+                orientation="h",
+                marker_color=colors,
+                showlegend=False,
+                hovertemplate=f"%{{y}}: %{{x:{fmt}}}<extra></extra>",
+            ),
+            row=1,
+            col=col,
+        )
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 11})
+    height = max(320, 80 + 22 * len(good))
+    _layout(fig, "Cluster comparison: the same run on every feasible system", height)
+    fig.update_layout(margin={"l": 330, "t": 90})
+    return fig
+
+
+# -- Scaling law ----------------------------------------------------------------------
+
+
+def law_figure(panel: LawPanel, model_name: str) -> Figure:
+    import plotly.graph_objects as go
+
+    fig = go.Figure()
+    for i, (c, ns, ls) in enumerate(panel.curves):
+        fig.add_trace(
+            go.Scatter(
+                x=ns,
+                y=ls,
+                mode="lines",
+                name=f"isoFLOP {c:.1e} FLOPs",
+                line={"color": PALETTE[(i + 2) % len(PALETTE)], "width": 1.5},
+                hovertemplate="N=%{x:.3s} params, loss %{y:.3f}<extra></extra>",
+            )
+        )
+    _c, n_f, l_f = panel.frontier
+    fig.add_trace(
+        go.Scatter(
+            x=n_f,
+            y=l_f,
+            mode="lines",
+            name="compute-optimal frontier",
+            line={"color": "#1d2733", "width": 2.5, "dash": "dash"},
+            hovertemplate="N_opt=%{x:.3s}, loss %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[panel.optimal_params],
+            y=[panel.optimal_loss],
+            mode="markers",
+            name="optimum at this compute",
+            marker={"symbol": "diamond", "size": 11, "color": PALETTE[0]},
+            hovertemplate="optimum: N=%{x:.3s}, loss %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=[panel.params],
+            y=[panel.loss],
+            mode="markers",
+            name=f"this run: {esc(model_name)}",
+            marker={"symbol": "star", "size": 16, "color": PALETTE[1]},
+            hovertemplate="this run: N=%{x:.3s}, loss %{y:.3f}<extra></extra>",
+        )
+    )
+    lo = min(min(ls) for _, _, ls in panel.curves)
+    hi = max(panel.loss, *(ls[len(ls) // 2] for _, _, ls in panel.curves))
+    fig.update_xaxes(title_text="parameters N (log scale)", type="log")
+    fig.update_yaxes(title_text="predicted loss (nats/token)", range=[lo - 0.05, hi + 0.35])
+    _layout(fig, f"Scaling law: {esc(panel.law_name)}", 480)
+    fig.update_layout(
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0.5, "yanchor": "middle"},
+        margin={"r": 240, "t": 50},
+    )
+    return fig
+
+
+# -- Proposal -------------------------------------------------------------------------
+
+
+def request_figure(plan: CampaignPlan) -> Figure | None:
+    """Stacked bars: requested hours per quarter, one panel per system, by run."""
+    import plotly.graph_objects as go
+    from plotly.subplots import make_subplots
+
+    systems = [s for s in plan.systems if s.runs]
+    if not systems:
+        return None
+    fig = make_subplots(
+        rows=1,
+        cols=len(systems),
+        subplot_titles=[f"{esc(s.id)} ({_unit(s.billing_unit)})" for s in systems],
+        horizontal_spacing=0.08,
+    )
+    labels = [q.label for q in plan.quarters]
+    run_colour = {r.name: PALETTE[i % len(PALETTE)] for i, r in enumerate(plan.runs)}
+    for col, s in enumerate(systems, start=1):
+        for r in plan.runs:
+            if r.system_id != s.id:
+                continue
+            fig.add_trace(
+                go.Bar(
+                    x=labels,
+                    y=[r.units_by_quarter.get(q.index, 0.0) for q in plan.quarters],
+                    name=esc(r.name),
+                    legendgroup=esc(r.name),
+                    showlegend=col == 1 or r.system_id != systems[0].id,
+                    marker_color=run_colour[r.name],
+                    hovertemplate=f"{esc(r.name)}: %{{y:,.0f}}<extra></extra>",
+                ),
+                row=1,
+                col=col,
+            )
+        fig.update_yaxes(title_text=_unit(s.billing_unit), row=1, col=col)
+        fig.update_xaxes(title_text="quarter of the allocation period", row=1, col=col)
+    fig.update_layout(barmode="stack")
+    _layout(fig, "Requested hours per quarter (before the contingency margin)", 440)
+    fig.update_layout(
+        margin={"t": 70, "b": 40},
+        legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
+    )
+    return fig
+
+
+def _unit(billing_unit: str) -> str:
+    return {"node-hour": "node-hours", "gpu-hour": "GPU-hours"}.get(billing_unit, billing_unit)
+
+
+def mfu_figure(
+    published: Sequence[tuple[str, float, str]], ours: Sequence[tuple[str, float]]
+) -> Figure | None:
+    """MFU of the planned runs next to published training runs (label, MFU, source)."""
+    import plotly.graph_objects as go
+
+    if not ours:
+        return None
+    fig = go.Figure()
+    fig.add_trace(
+        go.Bar(
+            x=[esc(lbl) for lbl, _, _ in published],
+            y=[100 * m for _, m, _ in published],
+            name="published runs",
+            marker_color=PALETTE[5],
+            customdata=[esc(src) for _, _, src in published],
+            hovertemplate="%{x}: %{y:.1f} %<br>%{customdata}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Bar(
+            x=[esc(lbl) for lbl, _ in ours],
+            y=[100 * m for _, m in ours],
+            name="this proposal",
+            marker_color=PALETTE[1],
+            hovertemplate="%{x}: %{y:.1f} %<extra></extra>",
+        )
+    )
+    fig.update_yaxes(title_text="MFU (% of dense peak)", range=[0, 100])
+    fig.update_xaxes(tickangle=-30)
+    _layout(fig, "Model-FLOPs utilisation: planned runs vs published training runs", 440)
+    fig.update_layout(margin={"b": 140})
+    return fig
+
+
+def _log_ticks(values: Sequence[float]) -> list[float]:
+    """1-2-5 ticks covering `values` (for a log axis)."""
+    lo, hi = min(values), max(values)
+    out = []
+    for k in range(math.floor(math.log10(lo)) - 1, math.ceil(math.log10(hi)) + 1):
+        for m in (1, 2, 5):
+            v = m * 10.0**k
+            if lo / 1.5 <= v <= hi * 1.5:
+                out.append(v)
+    return out
