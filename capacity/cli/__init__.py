@@ -12,6 +12,7 @@ from capacity.cli import (
     compare_cmd,
     estimate_cmd,
     optimal_cmd,
+    proposal_cmd,
     report_cmd,
 )
 
@@ -49,6 +50,7 @@ catalog_cmd.register(app)
 optimal_cmd.register(app)
 compare_cmd.register(app)
 report_cmd.register(app)
+proposal_cmd.register(app)
 
 
 def main() -> None:
