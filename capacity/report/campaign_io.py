@@ -76,7 +76,7 @@ def _from_validation(exc: ValidationError, data: dict[str, Any], path: str) -> C
     msg = str(err["msg"])
     kind = err["type"]
     if kind == "missing":
-        msg = "missing (required)" if field else f"missing table {entry}"
+        msg = "missing (required)" if field else "missing table"
         if entry in ("[[systems]]", "[[runs]]"):
             msg = f"no {entry} entries"
             field = None

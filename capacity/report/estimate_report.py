@@ -126,7 +126,14 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
     if step is not None:
         fig = f.step_time_figure(step[0], step[1])
         if fig is not None:
-            charts.append(("step-time", "Step-time breakdown", f.to_div(fig, "chart-step"), ""))
+            charts.append(
+                (
+                    "step-time",
+                    "Step-time breakdown",
+                    f.to_div(fig, "chart-step"),
+                    _step_table(step[0]),
+                )
+            )
     else:
         charts.append(
             (
@@ -289,24 +296,54 @@ def _scenario(rep: Report) -> str:
     return h.section("Scenario", h.table(["", ""], rows), id_="scenario")
 
 
+GOODPUT_PARTS = (
+    ("checkpoint_fraction", "goodput: checkpoint writes"),
+    ("failure_fraction", "goodput: failures (lost work, restarts)"),
+    ("job_chain_fraction", "goodput: job-chain restarts"),
+)
+
+
 def _step_time(doc: dict[str, Any]) -> tuple[dict[str, float], str] | None:
-    """The step-time components (seconds) from the estimate's `breakdown`, when present."""
+    """Seconds per optimizer step by part (estimate's `breakdown`), with the goodput losses.
+
+    Goodput fractions are shares of wall-clock, so per step each costs
+    fraction x step / ETTR on top of the step itself.
+    """
     from capacity.report.figures import _flatten
 
     block = doc.get("breakdown") or doc.get("step_time")
     if not isinstance(block, dict):
         return None
     comps: dict[str, float] = {}
-    for key in ("components_s", "components", "seconds"):
+    for key in ("step_s", "components_s", "components", "seconds"):
         if isinstance(block.get(key), dict):
             _flatten("", block[key], comps)
             break
-    else:
-        _flatten("", {k: v for k, v in block.items() if k.endswith("_s")}, comps)
     if not comps:
         return None
-    total = block.get("step_s") or block.get("total_s") or sum(comps.values())
-    return comps, f"One optimizer step: {total:,.3g} s"
+    comps = {k.replace("_", " "): v for k, v in comps.items()}
+    step = sum(comps.values())
+    title = f"One optimizer step: {step:,.3g} s"
+    gp = doc.get("goodput")
+    if isinstance(gp, dict) and isinstance(gp.get("ettr"), int | float) and gp["ettr"] > 0:
+        ettr = float(gp["ettr"])
+        for key, label in GOODPUT_PARTS:
+            frac = gp.get(key)
+            if isinstance(frac, int | float) and frac > 0:
+                comps[label] = float(frac) * step / ettr
+        title += f"; {step / ettr:,.3g} s of wall-clock with goodput losses (ETTR {ettr:.1%})"
+    return comps, title
+
+
+def _step_table(comps: dict[str, float]) -> str:
+    total = sum(comps.values())
+    rows = [(k, f"{v:,.4g}", h.fmt_pct(v / total)) for k, v in comps.items()]
+    return (
+        '<p class="small muted">Compute, each kind of communication left exposed, the pipeline '
+        "bubble and the optimizer step, then the wall-clock lost to checkpoints, failures and "
+        "job restarts (goodput), spread per step.</p>"
+        + h.table(["part", "seconds per step", "share"], rows, numeric=(1, 2))
+    )
 
 
 def _memory_note(rep: Report) -> str:

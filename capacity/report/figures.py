@@ -22,6 +22,14 @@ if TYPE_CHECKING:
 
 PALETTE = ("#1f5fa8", "#e07b00", "#2a9d5c", "#b3261e", "#7b4fa6", "#5b6b7b", "#c2a000", "#0f8b8d")
 CONFIG = {"displaylogo": False, "responsive": True}
+BOTTOM_LEGEND = {
+    "orientation": "h",
+    "yanchor": "top",
+    "y": -0.45,
+    "xanchor": "left",
+    "x": 0,
+    "traceorder": "normal",
+}
 
 
 def _layout(fig: Figure, title: str, height: int) -> Figure:
@@ -73,14 +81,15 @@ def memory_figure(
     fig = go.Figure()
     for i, k in enumerate(keys):
         v = float(parts[k] or 0.0)
+        label = k.replace("_", " ")
         fig.add_trace(
             go.Bar(
                 y=["per GPU"],
                 x=[v],
-                name=f"{k} {v:,.1f} GiB",
+                name=f"{label} {v:,.1f} GiB",
                 orientation="h",
                 marker_color=PALETTE[i % len(PALETTE)],
-                hovertemplate=f"{esc(k)}: %{{x:.2f}} GiB<extra></extra>",
+                hovertemplate=f"{esc(label)}: %{{x:.2f}} GiB<extra></extra>",
             )
         )
     total = total_gib
@@ -104,17 +113,7 @@ def memory_figure(
     fig.update_yaxes(showticklabels=False)
     title = f"Memory per GPU: {total:,.1f} GiB of {capacity or 0:g} GiB ({esc(accelerator)})"
     _layout(fig, title, 280)
-    fig.update_layout(
-        margin={"t": 50, "b": 40},
-        legend={
-            "orientation": "h",
-            "yanchor": "top",
-            "y": -0.45,
-            "xanchor": "left",
-            "x": 0,
-            "traceorder": "normal",
-        },
-    )
+    fig.update_layout(margin={"t": 50, "b": 40}, legend=BOTTOM_LEGEND)
     return fig
 
 
@@ -150,8 +149,8 @@ def step_time_figure(components_s: dict[str, float], title: str) -> Figure | Non
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text="seconds per optimizer step")
     fig.update_yaxes(showticklabels=False)
-    _layout(fig, title, 260)
-    fig.update_layout(margin={"t": 100})
+    _layout(fig, title, 300)
+    fig.update_layout(margin={"t": 50, "b": 40}, legend=BOTTOM_LEGEND)
     return fig
 
 

@@ -159,10 +159,8 @@ def table(
         tr = '<tr class="total">' if r in total_rows else "<tr>"
         body.append(tr + "".join(cells) + "</tr>")
     klass = f' class="{esc(cls)}"' if cls else ""
-    return (
-        f'<div class="scroll"><table{klass}><thead><tr>{head}</tr></thead>'
-        f"<tbody>{''.join(body)}</tbody></table></div>"
-    )
+    thead = f"<thead><tr>{head}</tr></thead>" if any(headers) else ""
+    return f'<div class="scroll"><table{klass}>{thead}<tbody>{"".join(body)}</tbody></table></div>'
 
 
 def bullet_list(items: Iterable[str], cls: str = "") -> str:
