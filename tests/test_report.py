@@ -98,3 +98,15 @@ def test_strong_scaling_marks_the_chosen_point(catalog):
     assert [p.nodes for p in over] == [512]
     effs = [p.efficiency for p in sc.points if p.efficiency is not None]
     assert effs and all(0 < e < 1.5 for e in effs)  # may exceed 1 slightly (goodput, layouts)
+
+
+def test_gallery_regenerates_without_a_browser(tmp_path):
+    from capacity.report import gallery
+
+    written = gallery.build(tmp_path, screenshots=False, log=False)
+    names = {p.relative_to(tmp_path).as_posix() for p in written}
+    assert {f"{n}.html" for n in gallery.REPORTS} <= names
+    for folder in gallery.PROPOSALS:
+        assert {f"{folder}/request.md", f"{folder}/request.csv", f"{folder}/proposal.html"} <= names
+    committed = {p.relative_to(ROOT / "reports").as_posix() for p in (ROOT / "reports").rglob("*")}
+    assert names <= committed and set(gallery.SCREENSHOTS) <= committed
