@@ -11,6 +11,8 @@ from capacity.errors import CapacityError
 
 Recompute = Literal["none", "selective", "full"]
 Optimizer = Literal["adam-mixed", "adam-mixed-fp32-grads", "adam-bf16"]
+RECOMPUTES: tuple[Recompute, ...] = ("none", "selective", "full")
+RECOMPUTE_CODES: dict[str, int] = {name: i for i, name in enumerate(RECOMPUTES)}
 
 
 class Layout(BaseModel):
@@ -44,6 +46,10 @@ class Layout(BaseModel):
             parts.append(f"CP{self.cp}")
         if self.ep > 1:
             parts.append(f"EP{self.ep}")
+        if self.tp > 1 and self.sequence_parallel:
+            parts.append("SP")
+        if not self.flash_attention:
+            parts.append("no-flash")
         parts += [
             f"ZeRO-{self.zero_stage}",
             f"mb{self.micro_batch_seqs}",
@@ -52,8 +58,17 @@ class Layout(BaseModel):
         return " ".join(parts)
 
 
-def check_layout(layout: Layout, model: ModelSpec, gpus_per_node: int | None = None) -> None:
-    """Raise CapacityError naming the flag when the layout cannot hold the model."""
+def check_layout(
+    layout: Layout,
+    model: ModelSpec,
+    gpus_per_node: int | None = None,
+    seq_len: int | None = None,
+) -> None:
+    """Raise CapacityError naming the flag when the layout cannot hold the model.
+
+    PP need not divide the layers: stages then hold ceil or floor(L / PP) blocks, as
+    Llama 3 405B's 126 layers on PP=16 (arXiv:2407.21783 Sec. 3.3.2).
+    """
     if model.n_heads % layout.tp or (model.kv_heads % layout.tp and layout.tp % model.kv_heads):
         raise CapacityError(
             f"TP={layout.tp} must divide the {model.n_heads} attention heads "
@@ -64,9 +79,10 @@ def check_layout(layout: Layout, model: ModelSpec, gpus_per_node: int | None = N
         raise CapacityError(
             f"PP={layout.pp} exceeds the model's {model.n_layers} layers", field="pp"
         )
-    if layout.vpp > 1 and model.n_layers % (layout.pp * layout.vpp):
+    if layout.vpp > 1 and (layout.pp == 1 or layout.pp * layout.vpp > model.n_layers):
         raise CapacityError(
-            f"PP x VPP = {layout.pp * layout.vpp} must divide the {model.n_layers} layers",
+            f"interleaving needs PP > 1 and PP x VPP = {layout.pp * layout.vpp} chunks "
+            f"of at least one of the {model.n_layers} layers",
             field="vpp",
         )
     if layout.ep > 1:
@@ -78,5 +94,8 @@ def check_layout(layout: Layout, model: ModelSpec, gpus_per_node: int | None = N
                 f"EP={layout.ep} must divide the {model.moe_experts} experts and DP={layout.dp}",
                 field="ep",
             )
-    if layout.cp > 1 and model.seq_len % (2 * layout.cp):
-        raise CapacityError(f"CP={layout.cp}: 2 x CP must divide seq_len", field="cp")
+    seq = seq_len or model.seq_len
+    if layout.cp > 1 and seq % (2 * layout.cp):
+        raise CapacityError(
+            f"CP={layout.cp}: 2 x CP must divide the sequence length {seq}", field="cp"
+        )

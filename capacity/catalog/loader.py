@@ -23,6 +23,7 @@ from capacity.catalog.schemas import (
     Accelerator,
     CloudOffering,
     Cluster,
+    EfficiencyCalibration,
     Entry,
     ExchangeRates,
     Grid,
@@ -54,6 +55,7 @@ class Catalog(BaseModel):
     exchange_rates: ExchangeRates | None = None
     roots: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()
+    efficiency: dict[str, EfficiencyCalibration] = {}
 
     def _get(self, kind: str, key: str, field: str, table: dict[str, T]) -> T:
         entry = table.get(key)
@@ -213,6 +215,7 @@ def _load_cached(roots: tuple[str, ...]) -> Catalog:
         exchange_rates=rates,
         roots=roots,
         overrides=tuple(overrides),
+        efficiency=tables["efficiency"],
     )
 
 

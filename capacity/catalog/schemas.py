@@ -290,3 +290,88 @@ KINDS: dict[str, type[Entry]] = {
 
 def is_valid_id(value: str) -> bool:
     return bool(_ID_RE.match(value))
+
+
+# -- Throughput-model efficiency parameters (catalogs/efficiency/) ------------------------
+
+
+class GemmEfficiency(Sourced):
+    """Achievable dense-GEMM efficiency of one accelerator family (fitted or assumed)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    accelerators: tuple[str, ...] = Field(
+        default=(), description="accelerator ids it applies to; empty for the default entry"
+    )
+    gemm_efficiency: float = Field(
+        gt=0, le=1, description="fraction of the dense peak reached by large GEMMs"
+    )
+    calibrated: bool = Field(description="fitted on published runs of this family")
+    note: str | None = None
+
+
+class FabricEfficiency(Sourced):
+    """Bus efficiency and per-hop latency of a class of links."""
+
+    id: Literal["intra-node", "inter-node"]
+    bus_efficiency: float = Field(gt=0, le=1)
+    latency_us: float = Field(ge=0, le=1000)
+    note: str | None = None
+
+
+class ResidualBand(Sourced):
+    """Quantiles of predicted / reported ratios on the validation set (for intervals)."""
+
+    id: str = Field(pattern=ID_PATTERN, description="throughput, hours or measured")
+    ratio_p10: float = Field(gt=0)
+    ratio_p90: float = Field(gt=0)
+    n_rows: int = Field(ge=0)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResidualBand:
+        if self.ratio_p10 > self.ratio_p90:
+            raise ValueError("ratio_p10 must not exceed ratio_p90")
+        return self
+
+
+class EfficiencyCalibration(Entry):
+    """The few physical efficiency parameters of the step-time model, with provenance."""
+
+    kind: Literal["efficiency"] = "efficiency"
+    gemm: tuple[GemmEfficiency, ...] = Field(min_length=1)
+    fabrics: tuple[FabricEfficiency, ...] = Field(min_length=2)
+    gemm_memory_exposure: float = Field(
+        ge=0, le=1, description="share of a GEMM's HBM traffic time not hidden behind compute"
+    )
+    flash_attention_fraction: float = Field(
+        gt=0, le=1, description="FlashAttention speed relative to the GEMM efficiency"
+    )
+    hbm_efficiency: float = Field(gt=0, le=1, description="achieved / peak HBM bandwidth")
+    dp_overlap_fraction: float = Field(
+        ge=0, le=1, description="share of one micro-batch's compute that hides DP traffic"
+    )
+    residuals: tuple[ResidualBand, ...] = ()
+    fit_command: str | None = None
+    fit_rows: tuple[str, ...] = ()
+
+    @model_validator(mode="after")
+    def _has_default(self) -> EfficiencyCalibration:
+        if "default" not in {g.id for g in self.gemm}:
+            raise ValueError("gemm needs an entry with id = 'default'")
+        if {f.id for f in self.fabrics} != {"intra-node", "inter-node"}:
+            raise ValueError("fabrics needs one 'intra-node' and one 'inter-node' entry")
+        return self
+
+    def gemm_for(self, accelerator_id: str) -> GemmEfficiency:
+        for g in self.gemm:
+            if accelerator_id in g.accelerators:
+                return g
+        return next(g for g in self.gemm if g.id == "default")
+
+    def fabric(self, fabric_id: str) -> FabricEfficiency:
+        return next(f for f in self.fabrics if f.id == fabric_id)
+
+    def residual(self, band_id: str) -> ResidualBand | None:
+        return next((r for r in self.residuals if r.id == band_id), None)
+
+
+KINDS["efficiency"] = EfficiencyCalibration

@@ -1,0 +1,286 @@
+"""The planner: evaluate every candidate layout at once and rank the ones that fit.
+
+`plan(PlanRequest)` enumerates the space (`space.py`), computes memory per GPU
+for every candidate (`capacity.memory.memory_arrays`), times those that fit
+(`work.py`, `step_time.py`) and returns the fastest (by tokens/s), with the
+reasons whole families were left out. Everything is numpy over the candidates.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+from capacity.catalog.schemas import EfficiencyCalibration, ModelSpec, Precision
+from capacity.constants import MEMORY_HEADROOM_FRACTION
+from capacity.errors import CapacityError
+from capacity.layout import Layout
+from capacity.memory import MemoryArrays, MemoryBreakdown, breakdown_at, memory_arrays
+from capacity.planner.hardware import Hardware, TimeParams, hardware_for, time_params
+from capacity.planner.space import Candidates, Rejection, SearchSpace, enumerate_space
+from capacity.planner.step_time import StepTimes, step_times
+from capacity.planner.work import work
+from capacity.system import System
+from capacity.units import GIB, TERA
+
+
+class PlanRequest(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    model: ModelSpec
+    system: System
+    n_gpus: int = Field(gt=0)
+    seq_len: int = Field(gt=0)
+    global_batch_tokens: float = Field(gt=0)
+    calibration: EfficiencyCalibration
+    precision: Precision = "bf16"
+    space: SearchSpace = SearchSpace()
+    headroom_fraction: float = MEMORY_HEADROOM_FRACTION.value
+    top: int = Field(default=10, ge=1)
+    gemm_scale: float = Field(default=1.0, gt=0, description="from a measured step time")
+
+
+class PlanChoice(BaseModel):
+    """One evaluated layout."""
+
+    model_config = ConfigDict(frozen=True)
+
+    layout: Layout
+    step_time_s: float
+    tokens_per_s: float
+    mfu: float
+    hfu: float
+    model_tflops_per_gpu: float
+    hardware_tflops_per_gpu: float
+    microbatches: int
+    global_batch_tokens: float
+    breakdown_s: dict[str, float]
+    memory: MemoryBreakdown
+
+    def to_json(self) -> dict[str, object]:
+        return {
+            "layout": self.layout.model_dump(),
+            "describe": self.layout.describe(),
+            "step_time_s": self.step_time_s,
+            "tokens_per_s": self.tokens_per_s,
+            "mfu": self.mfu,
+            "hfu": self.hfu,
+            "model_tflops_per_gpu": self.model_tflops_per_gpu,
+            "hardware_tflops_per_gpu": self.hardware_tflops_per_gpu,
+            "microbatches": self.microbatches,
+            "global_batch_tokens": self.global_batch_tokens,
+            "breakdown_s": self.breakdown_s,
+            "memory_per_gpu_gib": self.memory.total_gib,
+            "memory_breakdown_gib": {
+                "weights": self.memory.weights_gib,
+                "gradients": self.memory.gradients_gib,
+                "optimizer": self.memory.optimizer_gib,
+                "activations": self.memory.activations_gib,
+                "comm_buffers": self.memory.comm_buffers_gib,
+            },
+            "fits_memory": self.memory.fits,
+        }
+
+
+class Plan(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    request: PlanRequest
+    hardware: Hardware
+    choices: tuple[PlanChoice, ...]  # feasible, fastest first
+    least_memory: PlanChoice | None  # when nothing fits: the candidate closest to fitting
+    rejections: tuple[Rejection, ...]
+    n_candidates: int
+    n_feasible: int
+    notes: tuple[str, ...]
+
+    @property
+    def best(self) -> PlanChoice | None:
+        return self.choices[0] if self.choices else None
+
+
+def _memory(req: PlanRequest, c: Candidates) -> MemoryArrays:
+    return memory_arrays(
+        req.model,
+        req.seq_len,
+        tp=c.tp,
+        pp=c.pp,
+        dp=c.dp,
+        cp=c.cp,
+        ep=c.ep,
+        vpp=c.vpp,
+        zero_stage=c.zero,
+        recompute=c.recompute,
+        sequence_parallel=c.sp,
+        flash_attention=c.flash,
+        micro_batch=c.mb,
+        optimizer=c.optimizer,
+        microbatches=c.m,
+    )
+
+
+def _choice(
+    req: PlanRequest,
+    c: Candidates,
+    mem: MemoryArrays,
+    times: StepTimes,
+    i: int,
+    j: int,
+) -> PlanChoice:
+    """Candidate i of `c`/`mem`, whose times are at index j of `times`."""
+    cap = req.system.accelerator.memory_gib
+    peak = hardware_peak(req)
+    tps = float(times.tokens_per_s[j])
+    return PlanChoice(
+        layout=c.layout(i),
+        step_time_s=float(times.step_s[j]),
+        tokens_per_s=tps,
+        mfu=float(times.mfu[j]),
+        hfu=float(times.hfu[j]),
+        model_tflops_per_gpu=float(times.mfu[j]) * peak / TERA,
+        hardware_tflops_per_gpu=float(times.hfu[j]) * peak / TERA,
+        microbatches=int(c.m[i]),
+        global_batch_tokens=float(c.batch_seqs[i]) * req.seq_len,
+        breakdown_s={k: float(v[j]) for k, v in times.parts.items()},
+        memory=breakdown_at(mem, i, cap, req.headroom_fraction),
+    )
+
+
+def hardware_peak(req: PlanRequest) -> float:
+    return hardware_for(req.system, req.precision).peak_flop_s
+
+
+def params_for(req: PlanRequest) -> tuple[TimeParams, str]:
+    params, note = time_params(req.calibration, req.system.accelerator.id)
+    return dataclasses.replace(params, gemm_scale=req.gemm_scale), note
+
+
+@dataclasses.dataclass(frozen=True)
+class Evaluated:
+    """The candidates of a request, their memory and which of them fit."""
+
+    hardware: Hardware
+    candidates: Candidates
+    memory: MemoryArrays | None
+    fits: np.ndarray  # indices into candidates
+    rejections: list[Rejection]
+
+
+def evaluate_space(req: PlanRequest) -> Evaluated:
+    """Enumerate the space of `req` and keep the layouts that fit in memory."""
+    hw = hardware_for(req.system, req.precision)
+    batch_seqs = req.global_batch_tokens / req.seq_len
+    if batch_seqs < 1:
+        raise CapacityError(
+            f"global batch {req.global_batch_tokens:,.0f} tokens is shorter than one "
+            f"sequence of {req.seq_len:,}",
+            field="global-batch",
+        )
+    cands, rejected = enumerate_space(
+        req.model,
+        n_gpus=req.n_gpus,
+        gpus_per_node=hw.gpus_per_node,
+        seq_len=req.seq_len,
+        batch_seqs=batch_seqs,
+        space=req.space,
+    )
+    if len(cands) == 0:
+        return Evaluated(hw, cands, None, np.zeros(0, dtype=np.int64), rejected)
+    mem = _memory(req, cands)
+    usable_b = hw.memory_gib * (1 - req.headroom_fraction) * GIB
+    fits = mem.total_b <= usable_b
+    rejected += _memory_rejections(cands, mem.total_b, fits, usable_b, hw.memory_gib)
+    return Evaluated(hw, cands, mem, np.flatnonzero(fits), rejected)
+
+
+def plan(req: PlanRequest) -> Plan:
+    """Search the layout space of `req` and rank the layouts that fit in memory."""
+    ev = evaluate_space(req)
+    hw, cands, mem, idx = ev.hardware, ev.candidates, ev.memory, ev.fits
+    params, note = params_for(req)
+    least = None
+    choices: tuple[PlanChoice, ...] = ()
+    if mem is not None and idx.size == 0:
+        i = int(np.argmin(mem.total_b))
+        times = step_times(work(req.model, req.seq_len, cands.take([i]), hw, req.n_gpus), params)
+        least = _choice(req, cands, mem, times, i, 0)
+    elif mem is not None:
+        sub = cands.take(idx)
+        times = step_times(work(req.model, req.seq_len, sub, hw, req.n_gpus), params)
+        total = mem.total_b[idx]
+        order = np.lexsort((total, -np.round(times.tokens_per_s, 6)))[: req.top]
+        choices = tuple(_choice(req, cands, mem, times, int(idx[j]), int(j)) for j in order)
+    return Plan(
+        request=req,
+        hardware=hw,
+        choices=choices,
+        least_memory=least,
+        rejections=tuple(ev.rejections),
+        n_candidates=len(cands),
+        n_feasible=int(idx.size),
+        notes=(*hw.notes, note),
+    )
+
+
+def _memory_rejections(
+    c: Candidates, total_b: np.ndarray, fits: np.ndarray, usable_b: float, capacity_gib: float
+) -> list[Rejection]:
+    """Families (TP, PP, CP, EP) none of whose layouts fit in memory."""
+    fam = np.stack([c.tp, c.pp, c.cp, c.ep], axis=1)
+    keys, inv = np.unique(fam, axis=0, return_inverse=True)
+    inv = inv.ravel()
+    any_fit = np.zeros(len(keys), dtype=bool)
+    np.logical_or.at(any_fit, inv, fits)
+    least = np.full(len(keys), np.inf)
+    np.minimum.at(least, inv, total_b)
+    out = []
+    for k in np.flatnonzero(~any_fit):
+        t, p, cp, ep = (int(x) for x in keys[k])
+        name = f"TP={t} PP={p}" + (f" CP={cp}" if cp > 1 else "") + (f" EP={ep}" if ep > 1 else "")
+        why = (
+            f"{name}: OOM: {least[k] / GIB:.0f} GiB > {usable_b / GIB:.0f} GiB usable of "
+            f"{capacity_gib:g} GiB even with the most sharding and recompute"
+        )
+        out.append(Rejection(family=name, reason=why, code="memory"))
+    return out
+
+
+def anchor_scale(req: PlanRequest, layout: Layout, measured_step_s: float) -> float:
+    """The GEMM-efficiency scale that makes `layout`'s step time equal the measured one.
+
+    Solved by bisection (step time falls monotonically as GEMMs get faster).
+    """
+    if measured_step_s <= 0 or not math.isfinite(measured_step_s):
+        raise CapacityError("must be a positive number of seconds", field="measured-step-time")
+    hw = hardware_for(req.system, req.precision)
+    cands, _ = enumerate_space(
+        req.model,
+        n_gpus=req.n_gpus,
+        gpus_per_node=hw.gpus_per_node,
+        seq_len=req.seq_len,
+        batch_seqs=req.global_batch_tokens / req.seq_len,
+        space=SearchSpace.fixed(layout),
+    )
+    if len(cands) == 0:
+        raise CapacityError(
+            f"the measured layout {layout.describe()} is not valid for this job",
+            field="measured-step-time",
+        )
+    w = work(req.model, req.seq_len, cands.take([0]), hw, req.n_gpus)
+    base = time_params(req.calibration, req.system.accelerator.id)[0]
+    lo, hi = 0.05, 20.0
+    for _ in range(60):
+        mid = math.sqrt(lo * hi)
+        t = float(step_times(w, dataclasses.replace(base, gemm_scale=mid)).step_s[0])
+        lo, hi = (mid, hi) if t > measured_step_s else (lo, mid)
+    scale = math.sqrt(lo * hi)
+    if scale <= 0.051 or scale >= 19.9:
+        raise CapacityError(
+            f"a step of {measured_step_s:g} s cannot be reached by this layout by changing "
+            "the GEMM efficiency alone (communication or memory traffic dominates)",
+            field="measured-step-time",
+        )
+    return scale

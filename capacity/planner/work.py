@@ -1,0 +1,307 @@
+"""What one training step asks of each GPU, per candidate layout, before any efficiency.
+
+Amounts are "ideal seconds": FLOPs over the peak, bytes over the HBM or link
+bandwidth, so that the efficiencies (`TimeParams`) apply later as cheap array
+arithmetic; the fit re-times the same `Work` thousands of times. Conventions:
+
+* GEMMs per block (per GPU after TP): QKV (K=h, N=(q+2kv)/TP), attention output
+  (K=q/TP, N=h), MLP in (K=h, N=f or 2f for SwiGLU over TP) and out (K=f/TP,
+  N=h); M = tokens of the micro-batch on the GPU (micro-batch x seq / CP). MoE
+  experts see M = tokens x top-k x EP / experts each. HBM traffic of a GEMM is
+  2 (MK + KN + MN) bytes (16-bit operands). The LM head is a GEMM on the last stage.
+* Backward = 2 x forward (Narayanan et al. 2021 App. A); full recompute repeats
+  the block's forward, selective recompute repeats the attention core
+  (Korthikanti et al. 2022 Sec. 5). FlashAttention executes about half of the
+  counted attention FLOPs with a causal mask (CAUSAL_FLASH_FRACTION), at the 16-bit
+  peak; without it, the score matmuls run in full as batched GEMMs and the
+  softmax/dropout traffic SOFTMAX_BYTES_PER_SCORE per score goes to HBM.
+* Elementwise traffic (norms, residual adds, activations) is ELEMENTWISE_PASSES
+  tensor reads/writes of the hidden size per block forward, plus the MLP
+  activation's inputs and output; backward moves twice as much.
+* Communication per block and micro-batch (Narayanan et al. 2021 Sec. 3.2;
+  Korthikanti 2022 Sec. 4.2.2): TP 2 all-reduces forward and 2 backward (each an
+  all-gather + reduce-scatter pair with SP), 2 more forward with full recompute;
+  CP an all-gather of K and V forward, all-gather + reduce-scatter backward;
+  EP dispatch + combine all-to-alls forward and backward; PP one activation
+  send per chunk each way (divided by TP with SP). DP per step: all-reduce
+  (ZeRO-0), reduce-scatter + all-gather (ZeRO-1), reduce-scatter every
+  micro-batch + all-gather (ZeRO-2, DeepSpeed semantics) or two all-gathers +
+  a reduce-scatter every micro-batch (ZeRO-3 / FSDP full shard).
+* Rank order TP, CP, EP/DP, PP (Megatron-LM): a group is inside a node when
+  the product of the inner degrees up to it fits the node.
+* Optimizer step: Adam reads and writes its states, reads the gradient and
+  writes the weight of each locally updated parameter, from HBM.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, fields
+
+import numpy as np
+import numpy.typing as npt
+
+from capacity.catalog.schemas import ModelSpec
+from capacity.constants import ACT_BYTES, LOGITS_BYTES_FP32, WEIGHT_BYTES_BF16, Constant
+from capacity.flops import flops_per_token
+from capacity.layout import RECOMPUTES
+from capacity.memory import FULL, SELECTIVE, optimizer_bytes, stage_params_arr
+from capacity.planner import collectives as coll
+from capacity.planner.hardware import Hardware
+from capacity.planner.space import Candidates
+from capacity.workload import expert_ffn_dim
+
+Arr = npt.NDArray[np.float64]
+
+ELEMENTWISE_PASSES = Constant(
+    12,
+    "hidden-size tensor reads/writes per block forward",
+    "counted for a pre-norm block: 2 norms (read + write) 4, 2 residual adds (2 reads + "
+    "1 write) 6, rotary / bias on the attention output 2; Korthikanti et al. 2022 Sec. 4.1 "
+    "lists the same tensors",
+)
+SOFTMAX_BYTES_PER_SCORE = Constant(
+    7,
+    "bytes per attention score, forward",
+    "Korthikanti et al. 2022 Sec. 4.1: softmax output 2 B, dropout mask 1 B, dropout output "
+    "2 B are written per score, and the 2-byte scores are read: 7 B",
+)
+CROSS_ENTROPY_PASSES = Constant(
+    3,
+    "fp32 logit reads/writes",
+    "Megatron-LM vocab-parallel cross entropy: write logits, read for softmax, write grads",
+)
+CAUSAL_FLASH_FRACTION = Constant(
+    0.5,
+    "executed / counted attention FLOPs",
+    "Dao 2023 (FlashAttention-2, arXiv:2307.08691) Sec. 3.1: with a causal mask the blocks "
+    "above the diagonal are skipped, about half of the s x s work the MFU convention counts",
+)
+ADAM_STATE_PASSES = 2  # each optimizer state is read and written once per step
+
+
+@dataclass(frozen=True)
+class Work:
+    """Ideal seconds per candidate; see the module docstring for what each holds."""
+
+    layer_gemm_flop_s: Arr
+    layer_gemm_mem_s: Arr
+    layer_flash_s: Arr
+    layer_elem_s: Arr
+    tp_bw_s: Arr
+    tp_hops: Arr
+    tp_inter: Arr
+    cp_bw_s: Arr
+    cp_hops: Arr
+    cp_inter: Arr
+    ep_bw_s: Arr
+    ep_hops: Arr
+    ep_inter: Arr
+    head_gemm_flop_s: Arr
+    head_gemm_mem_s: Arr
+    head_elem_s: Arr
+    head_tp_bw_s: Arr
+    head_tp_hops: Arr
+    n_layers: Arr
+    layers_max: Arr
+    pp: Arr
+    m: Arr
+    pipe_factor: Arr
+    p2p_bw_s: Arr
+    p2p_hops: Arr
+    p2p_inter: Arr
+    dp_step_bw_s: Arr
+    dp_step_hops: Arr
+    dp_mb_bw_s: Arr
+    dp_mb_hops: Arr
+    dp_inter: Arr
+    opt_s: Arr
+    tokens_per_step: Arr
+    model_flop_per_token: Arr
+    hardware_flop_per_token: Arr
+    n_gpus: Arr
+    peak_flop_s: Arr
+
+    def __len__(self) -> int:
+        return int(self.pp.shape[0])
+
+    def take(self, index: npt.ArrayLike) -> Work:
+        return Work(**{f.name: getattr(self, f.name)[index] for f in fields(self)})
+
+    @staticmethod
+    def concat(parts: list[Work]) -> Work:
+        return Work(
+            **{f.name: np.concatenate([getattr(p, f.name) for p in parts]) for f in fields(Work)}
+        )
+
+
+def _gemm(tokens: Arr, k: Arr | float, n: Arr | float, count: Arr | float = 1.0) -> tuple[Arr, Arr]:
+    """(FLOPs, HBM bytes) of `count` GEMMs of shape (tokens x k) @ (k x n), 16-bit."""
+    flop = 2 * tokens * k * n * count
+    mem = ACT_BYTES.value * (tokens * k + k * n + tokens * n) * count
+    return flop, mem
+
+
+def _layer_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr) -> tuple[Arr, Arr]:
+    """Forward FLOPs and HBM bytes of one block's weight GEMMs on one GPU, one micro-batch."""
+    h = m.d_model
+    q = m.n_heads * m.dim_head
+    kv = m.kv_heads * m.dim_head
+    mats_in = 2 if m.ffn_kind == "swiglu" else 1
+    f_qkv, b_qkv = _gemm(tokens, h, (q + 2 * kv) / tp)
+    f_o, b_o = _gemm(tokens, q / tp, h)
+    flop, mem = f_qkv + f_o, b_qkv + b_o
+    f = expert_ffn_dim(m)
+    if not m.is_moe:
+        f_in, b_in = _gemm(tokens, h, mats_in * m.ffn_dim / tp)
+        f_out, b_out = _gemm(tokens, m.ffn_dim / tp, h)
+        return flop + f_in + f_out, mem + b_in + b_out
+    assert m.moe_experts is not None and m.moe_top_k is not None
+    f_r, b_r = _gemm(tokens, h, m.moe_experts)  # router, replicated
+    local = m.moe_experts / ep
+    per_expert = tokens * m.moe_top_k * ep / m.moe_experts
+    f_in, b_in = _gemm(per_expert, h, mats_in * f / tp, local)
+    f_out, b_out = _gemm(per_expert, f / tp, h, local)
+    flop, mem = flop + f_r + f_in + f_out, mem + b_r + b_in + b_out
+    if m.moe_shared_experts:
+        s_in, sb_in = _gemm(tokens, h, mats_in * f / tp, m.moe_shared_experts)
+        s_out, sb_out = _gemm(tokens, f / tp, h, m.moe_shared_experts)
+        flop, mem = flop + s_in + s_out, mem + sb_in + sb_out
+    return flop, mem
+
+
+def _link(inter: npt.ArrayLike, hw: Hardware, per_node: npt.ArrayLike = 1.0) -> Arr:
+    """Bandwidth per GPU of a group: NVLink inside a node; across nodes the group's
+    `per_node` members drive their own NICs in parallel channels (NCCL rings/trees per
+    rail), so the bus bandwidth is their NICs together, at most the NVLink rate."""
+    across = np.minimum(np.asarray(per_node) * hw.inter_b_per_s, hw.intra_b_per_s)
+    return np.where(inter, across, hw.intra_b_per_s)
+
+
+def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -> Work:
+    """Ideal seconds of every part of one step, for each candidate layout."""
+    f64 = np.float64
+    tp, pp, dp, cp, ep, v = (x.astype(f64) for x in (c.tp, c.pp, c.dp, c.cp, c.ep, c.vpp))
+    mb, steps = c.mb.astype(f64), c.m.astype(f64)
+    rc = c.recompute
+    full = (rc == FULL).astype(f64)
+    attn_again = (rc >= SELECTIVE).astype(f64)
+    g = hw.gpus_per_node
+    a2 = ACT_BYTES.value
+    h = m.d_model
+    q = m.n_heads * m.dim_head
+    kv = m.kv_heads * m.dim_head
+    tokens = mb * seq_len / cp  # GEMM rows of one micro-batch on one GPU
+    peak, peak16, hbm = hw.peak_flop_s, hw.peak_16bit_flop_s, hw.hbm_b_per_s
+
+    # -- one block, one micro-batch: GEMMs, attention core, elementwise traffic
+    gemm_mult = 3 + full
+    flop, mem = _layer_gemms(m, tokens, tp, ep)
+    attn_flop = 4 * tokens * seq_len * q / tp  # QK^T and AV, full (non-causal) count
+    attn_mult = 3 + attn_again
+    heads_local = m.n_heads / tp
+    s_flop, s_mem = _gemm(tokens, m.dim_head, seq_len, 2 * heads_local)  # unfused scores
+    nonflash = ~c.flash
+    layer_gemm_flop_s = (flop * gemm_mult + np.where(nonflash, s_flop * attn_mult, 0)) / peak
+    layer_gemm_mem_s = (mem * gemm_mult + np.where(nonflash, s_mem * attn_mult, 0)) / hbm
+    executed = attn_flop * CAUSAL_FLASH_FRACTION.value * attn_mult
+    layer_flash_s = np.where(c.flash, executed / peak16, 0.0)
+    sp_div = np.where(c.sp, tp, 1.0)
+    f_tok = expert_ffn_dim(m) * ((m.moe_top_k or 1) + m.moe_shared_experts)
+    mlp_passes = (2 if m.ffn_kind == "swiglu" else 1) + 1
+    elem_b = a2 * tokens * (ELEMENTWISE_PASSES.value * h / sp_div + mlp_passes * f_tok / tp)
+    softmax_b = SOFTMAX_BYTES_PER_SCORE.value * heads_local * tokens * seq_len
+    layer_elem_s = (elem_b * gemm_mult + np.where(nonflash, softmax_b * attn_mult, 0)) / hbm
+
+    # -- communication inside the block (on the critical path)
+    act_b = a2 * tokens * h  # one micro-batch's hidden states (full, unsharded)
+    tp_inter = tp > g
+    n_tp = 4 + 2 * full
+    tp_bw, tp_hops = coll.all_reduce(act_b, tp, _link(tp_inter, hw, g))
+    tp_hops = tp_hops * np.where(c.sp, 2, 1)  # SP: all-gather + reduce-scatter per all-reduce
+    cp_inter = tp * cp > g
+    kv_b = a2 * 2 * mb * seq_len * kv / np.minimum(tp, m.kv_heads)
+    cp_bw, cp_hops = coll.all_gather(kv_b, cp, _link(cp_inter, hw, np.maximum(g // tp, 1)))
+    n_cp = 3 + attn_again
+    ep_inter = tp * cp * ep > g
+    k = m.moe_top_k or 0
+    ep_local = np.clip(g // (tp * cp), 1, ep)
+    ep_bw, ep_hops = coll.all_to_all(a2 * tokens * k * h, ep, _link(ep_inter, hw, ep_local))
+    n_ep = np.where(ep > 1, 4 + 2 * full, 0.0)
+
+    # -- LM head on the last stage: GEMM, fp32 cross entropy, SP gather / scatter
+    hf, hmem = _gemm(tokens, h, m.vocab_size / tp)
+    ce_b = LOGITS_BYTES_FP32.value * CROSS_ENTROPY_PASSES.value * tokens * m.vocab_size / tp
+    head_tp_bw, head_tp_hops = coll.all_gather(act_b, tp, _link(tp_inter, hw, g))
+    head_tp_on = np.where(c.sp, 2.0, 0.0)
+
+    # -- pipeline
+    layers_max = np.ceil(m.n_layers / (pp * v)) * v
+    pipe_factor = steps + (pp - 1) / v
+    p2p_inter = np.full(len(c), n_gpus > g)
+    p2p_bw, p2p_hops = coll.point_to_point(act_b / sp_div, _link(p2p_inter, hw))
+    n_p2p = np.where(pp > 1, 2 * v, 0.0)
+
+    # -- data parallelism and the optimizer step
+    dense, expert = stage_params_arr(m, tp, pp, ep, layers_max)
+    w_b, g_b, o_b = optimizer_bytes(c.optimizer)
+    n_dp = dp * cp
+    dp_inter = tp * cp * dp > g
+    link = _link(dp_inter, hw, np.clip(g // (tp * cp), 1, n_dp))
+    z = c.zero
+    step_bw = np.zeros(len(c))
+    step_hops = np.zeros(len(c))
+    mb_bw = np.zeros(len(c))
+    mb_hops = np.zeros(len(c))
+    for params, group in ((dense, n_dp), (expert, n_dp / ep)):
+        ar = coll.all_reduce(params * g_b, group, link)
+        rs = coll.reduce_scatter(params * g_b, group, link)
+        ag = coll.all_gather(params * w_b, group, link)
+        step_bw += np.select([z == 0, z == 1, z == 2], [ar[0], rs[0] + ag[0], ag[0]], 0.0)
+        step_hops += np.select([z == 0, z == 1, z == 2], [ar[1], rs[1] + ag[1], ag[1]], 0.0)
+        mb_bw += np.select([z == 2, z == 3], [rs[0], 2 * ag[0] + rs[0]], 0.0)
+        mb_hops += np.select([z == 2, z == 3], [rs[1], 2 * ag[1] + rs[1]], 0.0)
+    local = dense / np.where(z >= 1, n_dp, 1.0) + expert / np.where(z >= 1, n_dp / ep, 1.0)
+    opt_s = local * (ADAM_STATE_PASSES * o_b + g_b + WEIGHT_BYTES_BF16.value) / hbm
+
+    fpt = {r: flops_per_token(m, seq_len, r) for r in RECOMPUTES}
+    hw_fpt = np.array([fpt[r].hardware for r in RECOMPUTES])[rc]
+    ones = np.ones(len(c))
+    return Work(
+        layer_gemm_flop_s=layer_gemm_flop_s,
+        layer_gemm_mem_s=layer_gemm_mem_s,
+        layer_flash_s=layer_flash_s,
+        layer_elem_s=layer_elem_s,
+        tp_bw_s=np.where(tp > 1, tp_bw * n_tp, 0.0),
+        tp_hops=np.where(tp > 1, tp_hops * n_tp, 0.0),
+        tp_inter=tp_inter.astype(f64),
+        cp_bw_s=np.where(cp > 1, cp_bw * n_cp, 0.0),
+        cp_hops=np.where(cp > 1, cp_hops * n_cp, 0.0),
+        cp_inter=cp_inter.astype(f64),
+        ep_bw_s=ep_bw * n_ep,
+        ep_hops=ep_hops * n_ep,
+        ep_inter=ep_inter.astype(f64),
+        head_gemm_flop_s=hf * 3 / peak,
+        head_gemm_mem_s=hmem * 3 / hbm,
+        head_elem_s=ce_b / hbm,
+        head_tp_bw_s=np.where(tp > 1, head_tp_bw * head_tp_on, 0.0),
+        head_tp_hops=np.where(tp > 1, head_tp_hops * head_tp_on, 0.0),
+        n_layers=ones * m.n_layers,
+        layers_max=layers_max,
+        pp=pp,
+        m=steps,
+        pipe_factor=pipe_factor,
+        p2p_bw_s=p2p_bw * n_p2p,
+        p2p_hops=p2p_hops * n_p2p,
+        p2p_inter=p2p_inter.astype(f64),
+        dp_step_bw_s=step_bw,
+        dp_step_hops=step_hops,
+        dp_mb_bw_s=mb_bw,
+        dp_mb_hops=mb_hops,
+        dp_inter=dp_inter.astype(f64),
+        opt_s=opt_s,
+        tokens_per_step=c.batch_seqs.astype(f64) * seq_len,
+        model_flop_per_token=ones * fpt["none"].model,
+        hardware_flop_per_token=hw_fpt.astype(f64),
+        n_gpus=ones * n_gpus,
+        peak_flop_s=ones * peak,
+    )

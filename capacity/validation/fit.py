@@ -1,0 +1,394 @@
+"""Fit the step-time model's few physical efficiencies to published throughputs.
+
+Fitted: the large-GEMM efficiency of each accelerator family with runs in the
+set, the exposed share of GEMM memory traffic, FlashAttention's speed relative
+to GEMMs, the bus efficiency of intra- and inter-node links, and the share of a
+micro-batch's compute that hides data-parallel traffic. Not fitted (sourced
+constants): link latencies and the HBM efficiency. No per-run or per-model
+factor exists: every run of a family shares the same parameters.
+
+Objective: sum over fit rows of log(predicted / reported throughput)^2, where
+"predicted" is the planner's best layout under the row's constraints (so the
+layout choice moves with the parameters). Rows excluded from the fit: low
+confidence, duplicated figures, rows without a throughput figure (hours-only
+rows are validation only). Minimiser: Nelder-Mead on logit-transformed bounded
+parameters (numpy only). Cross-validation refits with each source group held out.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import Callable, Sequence
+
+import numpy as np
+import numpy.typing as npt
+
+from capacity.catalog.schemas import (
+    EfficiencyCalibration,
+    ResidualBand,
+    Source,
+)
+from capacity.planner.hardware import TimeParams, time_params
+from capacity.planner.step_time import step_times
+from capacity.planner.work import Work
+from capacity.validation.predict import (
+    Prepared,
+    hours_reference_tokens_per_s,
+    reported_tokens_per_s,
+)
+
+Arr = npt.NDArray[np.float64]
+
+# name: (lower, upper) bounds of the physically meaningful range
+SHARED_BOUNDS: dict[str, tuple[float, float]] = {
+    "gemm_memory_exposure": (0.0, 1.0),
+    "flash_attention_fraction": (0.2, 1.0),
+    "dp_overlap_fraction": (0.0, 1.0),
+}
+GEMM_BOUNDS = (0.3, 1.0)
+# Where the search starts (mid-range values, not a prior): a fixed start makes the fit
+# reproducible whatever the catalog currently holds.
+FIT_START = {
+    "gemm": 0.7,
+    "gemm_memory_exposure": 0.3,
+    "flash_attention_fraction": 0.6,
+    "dp_overlap_fraction": 0.5,
+}
+RESTARTS = 4
+FIT_COMMAND = "capacity validate --fit"
+
+
+def _uses_throughput(p: Prepared) -> bool:
+    return p.run.has_throughput and p.run.throughput_duplicate_of is None
+
+
+def _uses_hours(p: Prepared) -> bool:
+    return hours_reference_tokens_per_s(p) is not None
+
+
+def fit_rows(prepared: Sequence[Prepared]) -> list[Prepared]:
+    """Rows the fit may use: a published layout, not low confidence, a figure to match.
+
+    Runs without a published layout are predicted with the planner's optimum, which no
+    real run is held to; they are validation only, so they cannot bend the physics.
+    """
+    return [
+        p
+        for p in prepared
+        if p.run.gave_layout
+        and p.run.confidence != "low"
+        and (_uses_throughput(p) or _uses_hours(p))
+    ]
+
+
+@dataclasses.dataclass(frozen=True)
+class Problem:
+    """All fit rows' candidates concatenated, with what the objective needs."""
+
+    work: Work
+    starts: npt.NDArray[np.int64]  # first candidate of each row
+    family: npt.NDArray[np.int64]  # gemm family index per candidate
+    families: tuple[str, ...]
+    n_gpus: Arr  # per row
+    reference: Arr  # reported tokens/s per GPU per row (per candidate's recompute)
+    ids: tuple[str, ...]
+
+
+PRUNE_DRAWS = 24  # random parameter sets used to keep each row's plausible winners
+PRUNE_KEEP = 16  # best candidates kept per draw
+
+
+def prune(rows: Sequence[Prepared], cal: EfficiencyCalibration) -> list[Prepared]:
+    """Keep, per row, the candidates that win under some parameter set within the bounds.
+
+    The planner's choice moves with the parameters, but only among a few layouts;
+    keeping the best PRUNE_KEEP under PRUNE_DRAWS random draws (and the current
+    calibration) makes each objective evaluation cheap without changing the optimum.
+    """
+    rng = np.random.default_rng(0)
+    out = []
+    for p in rows:
+        base = time_params(cal, p.request.system.accelerator.id)[0]
+        draws = [base]
+        for _ in range(PRUNE_DRAWS):
+            draws.append(
+                dataclasses.replace(
+                    base,
+                    gemm_efficiency=rng.uniform(*GEMM_BOUNDS),
+                    **{k: rng.uniform(*b) for k, b in SHARED_BOUNDS.items()},
+                )
+            )
+        keep: set[int] = set()
+        for params in draws:
+            tps = step_times(p.work, params).tokens_per_s
+            keep.update(np.argsort(-tps)[:PRUNE_KEEP].tolist())
+        idx = np.array(sorted(keep))
+        out.append(dataclasses.replace(p, candidates=p.candidates.take(idx), work=p.work.take(idx)))
+    return out
+
+
+def build_problem(rows: Sequence[Prepared]) -> Problem:
+    """One term per reported figure: a run with a throughput and hours gives two terms."""
+    families = tuple(sorted({p.family for p in rows}))
+    works, fam, refs, starts, ids = [], [], [], [], []
+    start = 0
+    for p in rows:
+        n = len(p.candidates)
+        terms = []
+        if _uses_throughput(p):
+            # tokens/s per GPU per candidate (a hardware-FLOP basis depends on its recompute)
+            terms.append(
+                np.array([_reported(p, int(rc)) for rc in p.candidates.recompute], dtype=float)
+            )
+        hours_ref = hours_reference_tokens_per_s(p)
+        if hours_ref is not None:
+            terms.append(np.full(n, hours_ref))
+        for ref in terms:
+            starts.append(start)
+            start += n
+            works.append(p.work)
+            fam.append(np.full(n, families.index(p.family)))
+            refs.append(ref)
+            ids.append(p.run.id)
+    return Problem(
+        work=Work.concat(works),
+        starts=np.array(starts),
+        family=np.concatenate(fam),
+        families=families,
+        n_gpus=np.array([1.0]),
+        reference=np.concatenate(refs),
+        ids=tuple(ids),
+    )
+
+
+def _reported(p: Prepared, recompute: int) -> float:
+    ref = reported_tokens_per_s(p, recompute)
+    assert ref is not None
+    return ref[0]
+
+
+def _params(theta: dict[str, float], prob: Problem, base: TimeParams) -> TimeParams:
+    gemm = np.array([theta[f"gemm:{f}"] for f in prob.families])[prob.family]
+    return dataclasses.replace(
+        base,
+        gemm_efficiency=gemm,
+        **{k: theta[k] for k in SHARED_BOUNDS},
+    )
+
+
+def log_ratios(theta: dict[str, float], prob: Problem, base: TimeParams) -> Arr:
+    """log(predicted / reported) per row, with the planner's best candidate per row."""
+    t = step_times(prob.work, _params(theta, prob, base))
+    tps = t.tokens_per_s / prob.work.n_gpus
+    best = np.maximum.reduceat(tps, prob.starts)
+    # reference of the chosen candidate (its recompute fixes the hardware-FLOP basis)
+    is_best = tps == np.repeat(best, np.diff(np.append(prob.starts, len(tps))))
+    idx = np.flatnonzero(is_best)
+    first = np.searchsorted(idx, prob.starts)
+    ref = prob.reference[idx[first]]
+    return np.asarray(np.log(best / ref))
+
+
+def _to_unit(x: float, lo: float, hi: float) -> float:
+    u = min(max((x - lo) / (hi - lo), 1e-6), 1 - 1e-6)
+    return float(np.log(u / (1 - u)))
+
+
+def _from_unit(z: float, lo: float, hi: float) -> float:
+    return lo + (hi - lo) / (1 + float(np.exp(-np.clip(z, -50, 50))))
+
+
+def nelder_mead(
+    f: Callable[[Arr], float], x0: Arr, *, step: float = 0.5, iters: int = 600, tol: float = 1e-9
+) -> Arr:
+    """Minimise f from x0 (standard Nelder-Mead: reflect, expand, contract, shrink)."""
+    n = len(x0)
+    simplex = np.vstack([x0] + [x0 + step * np.eye(n)[i] for i in range(n)])
+    values = np.array([f(x) for x in simplex])
+    for _ in range(iters):
+        order = np.argsort(values)
+        simplex, values = simplex[order], values[order]
+        if abs(values[-1] - values[0]) < tol:
+            break
+        centroid = simplex[:-1].mean(axis=0)
+        xr = centroid + (centroid - simplex[-1])
+        fr = f(xr)
+        if fr < values[0]:
+            xe = centroid + 2 * (centroid - simplex[-1])
+            fe = f(xe)
+            simplex[-1], values[-1] = (xe, fe) if fe < fr else (xr, fr)
+        elif fr < values[-2]:
+            simplex[-1], values[-1] = xr, fr
+        else:
+            xc = centroid + 0.5 * (simplex[-1] - centroid)
+            fc = f(xc)
+            if fc < values[-1]:
+                simplex[-1], values[-1] = xc, fc
+            else:
+                simplex[1:] = simplex[0] + 0.5 * (simplex[1:] - simplex[0])
+                values[1:] = [f(x) for x in simplex[1:]]
+    return np.asarray(simplex[int(np.argmin(values))])
+
+
+def fit_theta(
+    rows: Sequence[Prepared], cal: EfficiencyCalibration, start: dict[str, float] | None = None
+) -> dict[str, float]:
+    """Least-squares log-throughput fit; returns parameter name -> value."""
+    prob = build_problem(prune(rows, cal))
+    base = time_params(cal, rows[0].request.system.accelerator.id)[0]
+    bounds = {**{f"gemm:{f}": GEMM_BOUNDS for f in prob.families}, **SHARED_BOUNDS}
+    if start is None:
+        start = {k: FIT_START["gemm" if k.startswith("gemm:") else k] for k in bounds}
+    names = list(bounds)
+    x0 = np.array([_to_unit(start[k], *bounds[k]) for k in names])
+
+    def unpack(z: Arr) -> dict[str, float]:
+        return {k: _from_unit(float(v), *bounds[k]) for k, v in zip(names, z, strict=True)}
+
+    def objective(z: Arr) -> float:
+        r = log_ratios(unpack(z), prob, base)
+        return float(np.sum(r**2))
+
+    z = nelder_mead(objective, x0)
+    best = objective(z)
+    for _ in range(RESTARTS):  # restarts: Nelder-Mead can stall on flat directions
+        z_new = nelder_mead(objective, z, step=0.3)
+        value = objective(z_new)
+        if value >= best - 1e-9:
+            break
+        z, best = z_new, value
+    return unpack(z)
+
+
+def theta_of(cal: EfficiencyCalibration, families: Sequence[str]) -> dict[str, float]:
+    gemm = {g.id: g.gemm_efficiency for g in cal.gemm}
+    default = gemm["default"]
+    return {
+        **{f"gemm:{f}": gemm.get(f, default) for f in families},
+        "gemm_memory_exposure": cal.gemm_memory_exposure,
+        "flash_attention_fraction": cal.flash_attention_fraction,
+        "dp_overlap_fraction": cal.dp_overlap_fraction,
+    }
+
+
+def _fit_source(fit_ids: Sequence[str], today: dt.date, fields: tuple[str, ...]) -> Source:
+    return Source(
+        title=f"fitted by `{FIT_COMMAND}` (capacity.validation.fit)",
+        locator=(
+            "least squares on log(predicted / reported throughput or accelerator-hours) over "
+            f"{len(fit_ids)} published runs of catalogs/runs/published_runs.csv: "
+            + ", ".join(fit_ids)
+        ),
+        as_of=today,
+        fields=fields,
+    )
+
+
+SHARED_TOP = ("gemm_memory_exposure", "flash_attention_fraction", "dp_overlap_fraction")
+
+
+def apply_theta(
+    cal: EfficiencyCalibration,
+    theta: dict[str, float],
+    *,
+    fit_ids: Sequence[str],
+    today: dt.date,
+    residuals: Sequence[ResidualBand] = (),
+) -> EfficiencyCalibration:
+    """`cal` with the fitted values, each covered by a source naming the fit and its rows."""
+    fitted = {k[5:]: round(v, 4) for k, v in theta.items() if k.startswith("gemm:")}
+    gemm = []
+    for g in cal.gemm:
+        if g.id in fitted:
+            value, calibrated, note = fitted[g.id], True, g.note
+        elif g.id == "default" and fitted:
+            value = round(float(np.mean(list(fitted.values()))), 4)
+            calibrated, note = False, "the mean of the fitted families: " + ", ".join(fitted)
+        else:
+            gemm.append(g)
+            continue
+        src = _fit_source(fit_ids, today, ("gemm_efficiency",))
+        gemm.append(
+            g.model_copy(
+                update={
+                    "gemm_efficiency": value,
+                    "calibrated": calibrated,
+                    "note": note,
+                    "sources": (src,),
+                }
+            )
+        )
+    fabrics = list(cal.fabrics)  # sourced (Calculon), not fitted
+    kept_top = tuple(s for s in cal.sources if not set(s.fields) & {*SHARED_TOP, "*"})
+    top = _fit_source(fit_ids, today, SHARED_TOP)
+    return EfficiencyCalibration.model_validate(
+        {
+            **cal.model_dump(),
+            "gemm": [g.model_dump() for g in gemm],
+            "fabrics": [f.model_dump() for f in fabrics],
+            **{k: round(theta[k], 4) for k in SHARED_TOP},
+            "sources": [s.model_dump() for s in (*kept_top, top)],
+            "residuals": [r.model_dump() for r in residuals],
+            "name": "Step-time model efficiencies fitted on published training runs",
+            "fit_command": FIT_COMMAND,
+            "fit_rows": tuple(fit_ids),
+        }
+    )
+
+
+def residual_band(
+    band_id: str, log_ratio: Sequence[float], today: dt.date, what: str
+) -> ResidualBand:
+    """P10/P90 of reported / predicted for a time-like quantity, from signed log residuals."""
+    values = np.exp(np.asarray(log_ratio, dtype=float))
+    p10, p90 = (float(np.quantile(values, q)) for q in (0.1, 0.9))
+    return ResidualBand(
+        id=band_id,
+        ratio_p10=round(p10, 4),
+        ratio_p90=round(p90, 4),
+        n_rows=len(values),
+        sources=(
+            Source(
+                title=f"`{FIT_COMMAND}`: {what}",
+                locator="catalogs/runs/published_runs.csv, out-of-fit residuals",
+                as_of=today,
+            ),
+        ),
+    )
+
+
+def heldout(
+    rows: Sequence[Prepared],
+    cal: EfficiencyCalibration,
+    theta: dict[str, float],
+    group: Callable[[Prepared], str],
+) -> dict[str, dict[str, float]]:
+    """Leave-one-group-out: for each group, the parameters fitted without it."""
+    out = {}
+    fit = fit_rows(rows)
+    for g in sorted({group(p) for p in fit}):
+        rest = [p for p in fit if group(p) != g]
+        if not rest:
+            continue
+        out[g] = fit_theta(rest, cal, start=theta_with_families(theta, rest))
+    return out
+
+
+def theta_with_families(theta: dict[str, float], rows: Sequence[Prepared]) -> dict[str, float]:
+    fams = {p.family for p in rows}
+    return {k: v for k, v in theta.items() if not k.startswith("gemm:") or k[5:] in fams}
+
+
+def calibration_for(cal: EfficiencyCalibration, theta: dict[str, float]) -> EfficiencyCalibration:
+    """`cal` with `theta` applied, no provenance (for held-out predictions).
+
+    A family missing from `theta` (all its rows held out) gets the default entry's
+    value, the mean of the fitted families, as an uncalibrated accelerator would.
+    """
+    fitted = {k[5:]: v for k, v in theta.items() if k.startswith("gemm:")}
+    default = float(np.mean(list(fitted.values())))
+    gemm = tuple(
+        g.model_copy(update={"gemm_efficiency": fitted.get(g.id, default)}) for g in cal.gemm
+    )
+    return cal.model_copy(update={"gemm": gemm, **{k: theta[k] for k in SHARED_TOP}})

@@ -1,0 +1,290 @@
+"""Predict each published run with the planner and compare with what was reported.
+
+For each run: its own layout where the CSV gives it (missing fields are chosen
+by the planner), else the planner's choice; throughput is compared on the basis
+the row reports (tokens/s per GPU, model or hardware TFLOP/s, MFU or HFU),
+converted to tokens/s per GPU with the exact FLOPs per token of
+`capacity.flops` so that errors are basis-free ratios. Accelerator-hours are
+productive hours (tokens / throughput), divided by the goodput model's ETTR when
+the row says its hours include downtime. The naive rule `6 N D at 40 % MFU` is
+scored on the same rows.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from pydantic import BaseModel, ConfigDict
+
+from capacity.catalog.loader import Catalog
+from capacity.catalog.schemas import EfficiencyCalibration, ModelSpec
+from capacity.constants import Constant
+from capacity.errors import CapacityError
+from capacity.flops import flops_per_token
+from capacity.goodput import GoodputInputs, goodput
+from capacity.layout import RECOMPUTES
+from capacity.memory import OPTIMIZER_BYTES
+from capacity.planner.hardware import TimeParams, time_params
+from capacity.planner.search import Evaluated, PlanRequest, evaluate_space
+from capacity.planner.space import Candidates
+from capacity.planner.step_time import step_times
+from capacity.planner.work import Work, work
+from capacity.scaling.hyperparams import deepseek_batch_tokens
+from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR, TERA
+from capacity.validation.runs import (
+    PublishedRun,
+    run_gpus,
+    run_model,
+    run_space,
+    run_system,
+)
+from capacity.workload import param_counts
+
+NAIVE_MFU = Constant(
+    0.40,
+    "fraction",
+    "the rule of thumb 6 N D at 40 % MFU (Llama 3 arXiv:2407.21783 Sec. 3.3.2 reports "
+    "38-43 %); the baseline the calibrated model must beat",
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class Prepared:
+    """A run ready to be timed: its request and feasible candidates' work."""
+
+    run: PublishedRun
+    request: PlanRequest
+    model: ModelSpec
+    evaluated: Evaluated
+    candidates: Candidates  # the feasible ones
+    work: Work
+    family: str  # gemm calibration entry its accelerator uses
+    notes: tuple[str, ...]
+
+
+class RowResult(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    id: str
+    confidence: str
+    gave_layout: bool
+    group: str
+    skipped_reason: str | None = None
+    layout: dict[str, object] | None = None
+    layout_describe: str | None = None
+    n_gpus: int | None = None
+    predicted_model_tflops_per_gpu: float | None = None
+    predicted_hardware_tflops_per_gpu: float | None = None
+    predicted_mfu: float | None = None
+    predicted_tokens_per_s_per_gpu: float | None = None
+    predicted_accelerator_hours: float | None = None
+    predicted_wall_clock_days: float | None = None
+    reported_basis: str | None = None
+    reported_tokens_per_s_per_gpu: float | None = None
+    reported_accelerator_hours: float | None = None
+    throughput_error: float | None = None
+    hours_error: float | None = None
+    naive_throughput_error: float | None = None
+    naive_hours_error: float | None = None
+    heldout_throughput_error: float | None = None
+    heldout_hours_error: float | None = None
+    counts_for_throughput: bool = True
+    in_fit: bool = False
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, object]:
+        return self.model_dump()
+
+
+def group_of(run: PublishedRun) -> str:
+    """Rows from one source (or repeating one) form a cross-validation group."""
+    return run.throughput_duplicate_of or (run.source or run.id).split(" Table")[0][:60]
+
+
+def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> Prepared:
+    """Build the run's request and its feasible candidates; CapacityError = skip reason."""
+    if run.precision == "fp8":
+        raise CapacityError(
+            "fp8 training: GEMM efficiency is calibrated on bf16/fp16 runs only", field="precision"
+        )
+    model = run_model(run)
+    system = run_system(run, catalog)
+    n_gpus, note = run_gpus(run)
+    notes = [note] if note else []
+    space = run_space(run, n_gpus, system.gpus_per_node)
+    batch = run.global_batch_tokens
+    if batch is None:
+        tokens = (run.tokens_trained_b or 1000) * 1e9
+        batch = float(deepseek_batch_tokens(flops_per_token(model).model * tokens))
+        notes.append(f"no global batch published: {batch / 1e6:.1f}M tokens (DeepSeek rule)")
+    acc = system.accelerator
+    precision = run.precision or ("bf16" if acc.peak_tflops_bf16 else "fp16")
+    req = PlanRequest(
+        model=model,
+        system=system,
+        n_gpus=n_gpus,
+        seq_len=model.seq_len,
+        global_batch_tokens=batch,
+        calibration=cal,
+        precision=precision,
+        space=space,
+        top=1,
+    )
+    ev = evaluate_space(req)
+    if ev.fits.size == 0:
+        why = "; ".join(r.reason for r in ev.rejections[-3:]) or "no valid layout"
+        raise CapacityError(f"no layout of the run fits: {why}", field="layout")
+    cands = ev.candidates.take(ev.fits)
+    w = work(model, model.seq_len, cands, ev.hardware, n_gpus)
+    return Prepared(
+        run=run,
+        request=req,
+        model=model,
+        evaluated=ev,
+        candidates=cands,
+        work=w,
+        family=cal.gemm_for(acc.id).id,
+        notes=tuple(notes),
+    )
+
+
+def reported_tokens_per_s(p: Prepared, recompute: int) -> tuple[float, str] | None:
+    """The row's throughput as tokens/s per GPU, and the basis it was reported on."""
+    r = p.run
+    fpt = flops_per_token(p.model, p.model.seq_len, RECOMPUTES[recompute])
+    peak = p.evaluated.hardware.peak_flop_s
+    if r.reported_tokens_per_s_per_gpu is not None:
+        return r.reported_tokens_per_s_per_gpu, "tokens/s per GPU"
+    if r.reported_tflops_per_gpu is not None:
+        if r.reported_tflops_basis == "hardware":
+            return r.reported_tflops_per_gpu * TERA / fpt.hardware, "hardware TFLOP/s"
+        basis = "model TFLOP/s" + ("" if r.reported_tflops_basis else " (basis not stated)")
+        return r.reported_tflops_per_gpu * TERA / fpt.model, basis
+    if r.reported_mfu is not None:
+        return r.reported_mfu * peak / fpt.model, "MFU"
+    if r.reported_hfu is not None:
+        return r.reported_hfu * peak / fpt.hardware, "HFU"
+    return None
+
+
+def best_index(p: Prepared, params: TimeParams) -> tuple[int, float]:
+    """The planner's choice among the run's feasible candidates: (index, tokens/s per GPU)."""
+    t = step_times(p.work, params)
+    i = int(np.argmax(t.tokens_per_s))
+    return i, float(t.tokens_per_s[i] / p.request.n_gpus)
+
+
+def naive_tokens_per_s(p: Prepared) -> float:
+    r = p.run
+    n = (r.params_active_b or r.params_total_b or param_counts(p.model).active / 1e9) * 1e9
+    return NAIVE_MFU.value * p.evaluated.hardware.peak_flop_s / (6 * n)
+
+
+def productive_hours(p: Prepared, tokens_per_s_per_gpu: float) -> float | None:
+    if p.run.tokens_trained_b is None:
+        return None
+    return p.run.tokens_trained_b * 1e9 / tokens_per_s_per_gpu / SECONDS_PER_HOUR
+
+
+def downtime_ettr(p: Prepared) -> float:
+    """The goodput model's ETTR when the row's hours include downtime, else 1."""
+    if not p.run.hours_include_downtime:
+        return 1.0
+    state = param_counts(p.model).total * sum(OPTIMIZER_BYTES["adam-mixed"][::2])
+    g = goodput(
+        n_gpus=p.request.n_gpus,
+        gpus_per_node=p.request.system.gpus_per_node,
+        state_bytes=state,
+        productive_h=1.0,
+        inputs=GoodputInputs(),
+    )
+    return g.ettr
+
+
+def end_to_end_hours(p: Prepared, tokens_per_s_per_gpu: float) -> float | None:
+    """Accelerator-hours as the row counts them (with downtime when it says so)."""
+    hours = productive_hours(p, tokens_per_s_per_gpu)
+    return None if hours is None else hours / downtime_ettr(p)
+
+
+def hours_reference_tokens_per_s(p: Prepared) -> float | None:
+    """The tokens/s per GPU at which the predicted hours would equal the reported ones."""
+    rep = p.run.reported_hours
+    if rep is None or p.run.tokens_trained_b is None:
+        return None
+    return p.run.tokens_trained_b * 1e9 / (rep * SECONDS_PER_HOUR * downtime_ettr(p))
+
+
+def _err(pred: float | None, ref: float | None) -> float | None:
+    return None if pred is None or ref is None else pred / ref - 1
+
+
+def evaluate_row(p: Prepared, params: TimeParams) -> RowResult:
+    """Predicted figures and signed errors (predicted / reported - 1) of one run."""
+    i, tps = best_index(p, params)
+    c = p.candidates
+    rc = int(c.recompute[i])
+    fpt = flops_per_token(p.model, p.model.seq_len, RECOMPUTES[rc])
+    n = p.request.n_gpus
+    peak = p.evaluated.hardware.peak_flop_s
+    ref = reported_tokens_per_s(p, rc)
+    naive = naive_tokens_per_s(p)
+    hours = end_to_end_hours(p, tps)
+    rep_hours = p.run.reported_hours
+    layout = c.layout(i)
+    return RowResult(
+        id=p.run.id,
+        confidence=p.run.confidence,
+        gave_layout=p.run.gave_layout,
+        group=group_of(p.run),
+        layout=layout.model_dump(),
+        layout_describe=layout.describe(),
+        n_gpus=n,
+        predicted_model_tflops_per_gpu=tps * fpt.model / TERA,
+        predicted_hardware_tflops_per_gpu=tps * fpt.hardware / TERA,
+        predicted_mfu=tps * fpt.model / peak,
+        predicted_tokens_per_s_per_gpu=tps,
+        predicted_accelerator_hours=hours,
+        predicted_wall_clock_days=None if hours is None else hours / n / HOURS_PER_DAY,
+        reported_basis=None if ref is None else ref[1],
+        reported_tokens_per_s_per_gpu=None if ref is None else ref[0],
+        reported_accelerator_hours=rep_hours,
+        throughput_error=None if ref is None else tps / ref[0] - 1,
+        hours_error=_err(hours, rep_hours),
+        naive_throughput_error=None if ref is None else naive / ref[0] - 1,
+        naive_hours_error=_err(end_to_end_hours(p, naive), rep_hours),
+        counts_for_throughput=p.run.throughput_duplicate_of is None,
+        notes=p.notes,
+    )
+
+
+def skipped_row(run: PublishedRun, reason: str) -> RowResult:
+    return RowResult(
+        id=run.id,
+        confidence=run.confidence,
+        gave_layout=run.gave_layout,
+        group=group_of(run),
+        skipped_reason=reason,
+        counts_for_throughput=run.throughput_duplicate_of is None,
+    )
+
+
+def prepare_all(
+    runs: tuple[PublishedRun, ...], catalog: Catalog, cal: EfficiencyCalibration
+) -> tuple[list[Prepared], dict[str, str]]:
+    """Prepared runs, and the reason for each run that cannot be predicted."""
+    ready, skipped = [], {}
+    for run in runs:
+        if not run.has_throughput and run.reported_hours is None:
+            skipped[run.id] = "reports neither a throughput nor hours"
+            continue
+        try:
+            ready.append(prepare(run, catalog, cal))
+        except CapacityError as exc:
+            skipped[run.id] = str(exc)
+    return ready, skipped
+
+
+def params_of(p: Prepared, cal: EfficiencyCalibration) -> TimeParams:
+    return time_params(cal, p.request.system.accelerator.id)[0]

@@ -1,0 +1,90 @@
+"""Error statistics of a validation: per row set, for throughput and hours, vs the naive rule."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+
+import numpy as np
+
+from capacity.validation.predict import RowResult
+
+TARGETS = {
+    "throughput_median_abs_error": 0.10,
+    "throughput_worst_abs_error": 0.25,
+    "hours_median_abs_error": 0.15,
+}
+
+
+def stats(pairs: Sequence[tuple[str, float]]) -> dict[str, object]:
+    """n, median / mean / worst absolute error (fractions) and the worst row."""
+    if not pairs:
+        return {"n": 0, "median_abs_error": None, "mean_abs_error": None, "worst_abs_error": None}
+    ids = [p[0] for p in pairs]
+    errs = np.abs(np.array([p[1] for p in pairs], dtype=float))
+    worst = int(np.argmax(errs))
+    return {
+        "n": len(pairs),
+        "median_abs_error": float(np.median(errs)),
+        "mean_abs_error": float(np.mean(errs)),
+        "worst_abs_error": float(errs[worst]),
+        "worst_id": ids[worst],
+    }
+
+
+Pick = Callable[[RowResult], float | None]
+
+
+def _pairs(rows: Sequence[RowResult], pick: Pick, throughput: bool) -> list[tuple[str, float]]:
+    out = []
+    for r in rows:
+        value = pick(r)
+        if value is None or (throughput and not r.counts_for_throughput):
+            continue
+        out.append((r.id, value))
+    return out
+
+
+def _block(rows: Sequence[RowResult], pick: Pick, throughput: bool) -> dict[str, object]:
+    return {
+        "all": stats(_pairs(rows, pick, throughput)),
+        "with_layout": stats(_pairs([r for r in rows if r.gave_layout], pick, throughput)),
+        "without_layout": stats(_pairs([r for r in rows if not r.gave_layout], pick, throughput)),
+    }
+
+
+def summarize(rows: Sequence[RowResult]) -> dict[str, object]:
+    """The `summary` of `capacity validate --json` (see the README for the keys)."""
+    done = [r for r in rows if r.skipped_reason is None]
+    main = [r for r in done if r.confidence != "low"]
+    low = [r for r in done if r.confidence == "low"]
+    out: dict[str, object] = {
+        "rows": len(rows),
+        "predicted": len(done),
+        "throughput": _block(main, lambda r: r.throughput_error, True),
+        "hours": _block(main, lambda r: r.hours_error, False),
+        "heldout_throughput": _block(main, lambda r: r.heldout_throughput_error, True),
+        "heldout_hours": _block(main, lambda r: r.heldout_hours_error, False),
+        "naive_throughput": _block(main, lambda r: r.naive_throughput_error, True),
+        "naive_hours": _block(main, lambda r: r.naive_hours_error, False),
+        "including_low_confidence": {
+            "throughput": stats(_pairs(done, lambda r: r.throughput_error, True)),
+            "hours": stats(_pairs(done, lambda r: r.hours_error, False)),
+        },
+        "low_confidence": [
+            {"id": r.id, "throughput_error": r.throughput_error, "hours_error": r.hours_error}
+            for r in low
+        ],
+        "skipped": [{"id": r.id, "reason": r.skipped_reason} for r in rows if r.skipped_reason],
+        "fit_rows": [r.id for r in rows if r.in_fit],
+        "targets": dict(TARGETS),
+    }
+    thr = out["throughput"]["all"]  # type: ignore[index]
+    hrs = out["hours"]["all"]  # type: ignore[index]
+    out["meets_targets"] = bool(
+        thr["n"]
+        and hrs["n"]
+        and thr["median_abs_error"] <= TARGETS["throughput_median_abs_error"]
+        and thr["worst_abs_error"] <= TARGETS["throughput_worst_abs_error"]
+        and hrs["median_abs_error"] <= TARGETS["hours_median_abs_error"]
+    )
+    return out
