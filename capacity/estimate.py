@@ -1,47 +1,53 @@
 """The estimate of one training run: time, hours, cost, energy, CO2, memory and verdict.
 
 `estimate(Scenario)` is the one orchestrator the CLI, `compare` and the
-reports call. It is pure: the scenario holds resolved catalog records.
+reports call. It is pure: the scenario holds resolved catalog records. With an
+efficiency calibration (catalogs/efficiency/) the parallelism planner picks the
+fastest layout that fits (or times the one given) and the step-time model gives
+the throughput; without one, or with `--mfu`, throughput comes from an MFU.
+Wall-clock adds the goodput model (failures, checkpoints, job chains) to the
+productive time, and every time-like figure carries a P10-P90 interval.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from capacity.budget import Budget
-from capacity.catalog.schemas import ExchangeRates, ModelSpec, Precision
-from capacity.constants import DEFAULT_PUE, MEMORY_HEADROOM_FRACTION
-from capacity.cost import Money, RunCost, run_cost
+from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
+from capacity.cost import RunCost, run_cost
 from capacity.errors import CapacityError
+from capacity.estimate_parts import Assumption, Reason, assumptions, budget_reasons, convert
 from capacity.flops import FlopsPerToken, flops_per_token
+from capacity.goodput import Goodput, GoodputInputs, goodput
 from capacity.layout import Layout, check_layout
-from capacity.memory import MemoryBreakdown, memory_per_gpu
+from capacity.memory import OPTIMIZER_BYTES, MemoryBreakdown, memory_per_gpu
+from capacity.planner.search import Plan, PlanChoice, PlanRequest, anchor_scale, plan
+from capacity.planner.space import SearchSpace
+from capacity.scaling.hyperparams import deepseek_batch_tokens
 from capacity.system import System
-from capacity.throughput import Throughput, throughput_from_mfu
+from capacity.throughput import Throughput, throughput_from_mfu, throughput_from_plan
+from capacity.uncertainty import Band, Interval, band_for, interval
 from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR
 from capacity.workload import ParamCounts, param_counts
 
+__all__ = [
+    "Assumption",
+    "Estimate",
+    "Reason",
+    "Scenario",
+    "convert",
+    "default_gpus",
+    "estimate",
+    "plan_scenario",
+]
+
 DEFAULT_GLOBAL_BATCH_TOKENS = 4_000_000  # Llama 2 (arXiv:2307.09288) Sec. 2.2: 4M tokens
 DEFAULT_JOB_GPUS = 256  # capacity default job size when none is given (a choice, not a fact)
-
-
-class Reason(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    code: str
-    message: str
-    blocking: bool = True
-
-
-class Assumption(BaseModel):
-    model_config = ConfigDict(frozen=True)
-
-    name: str
-    value: str
-    source: str
+DEADLINE_ITERATIONS = 8
 
 
 class Scenario(BaseModel):
@@ -53,12 +59,17 @@ class Scenario(BaseModel):
     n_gpus: int | None = Field(default=None, gt=0)
     seq_len: int | None = Field(default=None, gt=0)
     global_batch_tokens: float = Field(default=DEFAULT_GLOBAL_BATCH_TOKENS, gt=0)
+    global_batch_auto: bool = False  # use the DeepSeek batch rule instead
     layout: Layout | None = None
+    space: SearchSpace | None = None  # constraints on the planner's search
     mfu: float | None = None
     precision: Precision = "bf16"
     days: float | None = Field(default=None, gt=0)
     budget: Budget | None = None
     exchange_rates: ExchangeRates | None = None
+    calibration: EfficiencyCalibration | None = None
+    goodput: GoodputInputs = GoodputInputs()
+    measured_step_time_s: float | None = Field(default=None, gt=0)
 
 
 class Estimate(BaseModel):
@@ -79,6 +90,13 @@ class Estimate(BaseModel):
     reasons: tuple[Reason, ...]
     notes: tuple[str, ...]
     assumptions: tuple[Assumption, ...]
+    productive_h: float = 0.0
+    global_batch_tokens: float = 0.0
+    step_time_s: float | None = None
+    breakdown_s: dict[str, float] = {}
+    goodput: Goodput | None = None
+    intervals: dict[str, Interval | None] = {}
+    interval_note: str | None = None
 
     @property
     def wall_clock_days(self) -> float:
@@ -120,11 +138,25 @@ class Estimate(BaseModel):
                 "gradients": self.memory.gradients_gib,
                 "optimizer": self.memory.optimizer_gib,
                 "activations": self.memory.activations_gib,
+                "comm_buffers": self.memory.comm_buffers_gib,
             },
             "fits_memory": self.memory.fits,
             "feasible": self.feasible,
             "reasons": [r.message for r in self.reasons],
             "notes": list(self.notes),
+            "global_batch_tokens": self.global_batch_tokens,
+            "step_time_s": self.step_time_s,
+            "breakdown": {
+                "step_s": dict(self.breakdown_s),
+                "productive_h": self.productive_h,
+                "wall_clock_h": self.wall_clock_h,
+            },
+            "goodput": None if self.goodput is None else self.goodput.to_json(),
+            "interval": {
+                k: None if v is None else {"p10": v.p10, "p90": v.p90}
+                for k, v in self.intervals.items()
+            },
+            "interval_note": self.interval_note,
         }
 
 
@@ -137,73 +169,113 @@ def default_gpus(system: System) -> int:
     return nodes * system.gpus_per_node
 
 
-def _powers_of_two(limit: int) -> list[int]:
-    return [2**i for i in range(int(math.log2(max(limit, 1))) + 1)]
+def global_batch(scn: Scenario, fpt: FlopsPerToken) -> tuple[float, str | None]:
+    """The scenario's global batch in tokens, or the DeepSeek rule's when it asks for it."""
+    if not scn.global_batch_auto:
+        return scn.global_batch_tokens, None
+    batch = float(deepseek_batch_tokens(fpt.model * scn.tokens))
+    note = (
+        f"global batch {batch / 1e6:.1f}M tokens from the DeepSeek batch rule "
+        "B = 0.292 C^0.327 (arXiv:2401.02954 Eq. 1)"
+    )
+    return batch, note
 
 
-def candidate_layouts(model: ModelSpec, system: System, n_gpus: int) -> list[Layout]:
-    """Layouts to try, fewest model-parallel GPUs first (v0 heuristic before the planner)."""
-    out = []
-    for recompute in ("selective", "full"):
-        for zero in (1, 3):
-            for tp in _powers_of_two(system.gpus_per_node):
-                if model.n_heads % tp or (model.kv_heads % tp and tp % model.kv_heads):
-                    continue
-                for pp in range(1, model.n_layers + 1):
-                    if model.n_layers % pp or n_gpus % (tp * pp):
-                        continue
-                    if zero == 3 and pp > 1:
-                        continue
-                    out.append(
-                        Layout(
-                            tp=tp,
-                            pp=pp,
-                            dp=n_gpus // (tp * pp),
-                            zero_stage=zero,
-                            recompute=recompute,
-                        )
-                    )
-    out.sort(key=lambda lay: (lay.recompute != "selective", lay.tp * lay.pp, lay.zero_stage))
-    return out
+def _request(
+    scn: Scenario, n_gpus: int, seq_len: int, batch: float, scale: float, top: int = 1
+) -> PlanRequest:
+    assert scn.calibration is not None
+    space = scn.space or SearchSpace()
+    if scn.layout is not None:
+        space = SearchSpace.fixed(scn.layout)
+    return PlanRequest(
+        model=scn.model,
+        system=scn.system,
+        n_gpus=n_gpus,
+        seq_len=seq_len,
+        global_batch_tokens=batch,
+        calibration=scn.calibration,
+        precision=scn.precision,
+        space=space,
+        top=top,
+        gemm_scale=scale,
+    )
 
 
-def _microbatches(scn: Scenario, layout: Layout, seq_len: int) -> int:
-    seqs = scn.global_batch_tokens / seq_len
-    return max(1, math.floor(seqs / (layout.dp * layout.micro_batch_seqs)))
+def _planned(
+    scn: Scenario, n_gpus: int, seq_len: int, batch: float, top: int = 1
+) -> tuple[Plan, float]:
+    """The plan for `n_gpus`, re-anchored on a measured step time when one is given."""
+    scale = 1.0
+    req = _request(scn, n_gpus, seq_len, batch, scale, top)
+    pl = plan(req)
+    if scn.measured_step_time_s is not None:
+        ref = pl.best or pl.least_memory
+        if ref is None:
+            raise CapacityError("no layout to anchor the measurement on", field="layout")
+        scale = anchor_scale(req, ref.layout, scn.measured_step_time_s)
+        pl = plan(_request(scn, n_gpus, seq_len, batch, scale, top))
+    return pl, scale
 
 
-def choose_layout(scn: Scenario, n_gpus: int, seq_len: int) -> tuple[Layout, MemoryBreakdown]:
-    cap = scn.system.accelerator.memory_gib
-    best: tuple[Layout, MemoryBreakdown] | None = None
-    for layout in candidate_layouts(scn.model, scn.system, n_gpus):
-        mem = memory_per_gpu(
-            scn.model,
-            layout,
-            cap,
-            seq_len=seq_len,
-            microbatches=_microbatches(scn, layout, seq_len),
-        )
-        if mem.fits:
-            return layout, mem
-        if best is None or mem.total_gib < best[1].total_gib:
-            best = (layout, mem)
-    if best is None:
+def plan_scenario(scn: Scenario, n_gpus: int, top: int = 10) -> Plan:
+    """The planner's ranked layouts for the scenario on `n_gpus` (needs a calibration)."""
+    if scn.calibration is None:
         raise CapacityError(
-            f"no tensor/pipeline split of {scn.model.name} fits {n_gpus} GPUs "
-            f"({scn.system.gpus_per_node} per node)",
-            field="gpus",
+            "the catalog has no efficiency calibration (catalogs/efficiency/calibration.toml)",
+            field="catalog",
         )
-    return best
+    seq_len = scn.seq_len or scn.model.seq_len
+    batch, _ = global_batch(scn, flops_per_token(scn.model, seq_len))
+    return _planned(scn, n_gpus, seq_len, batch, top)[0]
 
 
-def gpus_for_deadline(scn: Scenario, fpt: FlopsPerToken, days: float) -> int:
-    """Smallest whole-node GPU count that trains `tokens` within `days` at the scenario's MFU."""
+def _productive_h(scn: Scenario, tokens_per_s: float) -> float:
+    return scn.tokens / tokens_per_s / SECONDS_PER_HOUR
+
+
+def _goodput(scn: Scenario, n_gpus: int, productive_h: float) -> Goodput:
+    w, _, o = OPTIMIZER_BYTES["adam-mixed"]
+    state = param_counts(scn.model).total * (w + o)  # weights + optimizer state in the checkpoint
+    inputs = scn.goodput
+    if inputs.job_wall_limit_h is None and scn.system.max_wall_time_h is not None:
+        inputs = inputs.model_copy(update={"job_wall_limit_h": scn.system.max_wall_time_h})
+    return goodput(
+        n_gpus=n_gpus,
+        gpus_per_node=scn.system.gpus_per_node,
+        state_bytes=state,
+        productive_h=productive_h,
+        inputs=inputs,
+    )
+
+
+def _size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: float) -> int:
+    """Smallest whole-node count whose wall-clock (goodput included) meets `scn.days`.
+
+    Starts from the catalog MFU's answer and grows until the deadline holds with the
+    throughput the estimate will use (planner or MFU) and the goodput of that job size.
+    """
+    assert scn.days is not None
+    g = scn.system.gpus_per_node
     probe = throughput_from_mfu(
         fpt, scn.system.accelerator, 1, mfu=scn.mfu, precision=scn.precision
     )
-    gpus = scn.tokens / (probe.tokens_per_s * days * HOURS_PER_DAY * SECONDS_PER_HOUR)
-    nodes = max(1, math.ceil(gpus / scn.system.gpus_per_node))
-    return nodes * scn.system.gpus_per_node
+    target_h = scn.days * HOURS_PER_DAY
+    n = max(1, math.ceil(scn.tokens / (probe.tokens_per_s * target_h * SECONDS_PER_HOUR) / g)) * g
+    for _ in range(DEADLINE_ITERATIONS):
+        if scn.calibration is None or scn.mfu is not None:
+            tokens_per_s = probe.tokens_per_s * n
+        else:
+            best = _planned(scn, n, seq_len, batch)[0].best
+            if best is None:
+                return n
+            tokens_per_s = best.tokens_per_s
+        prod = _productive_h(scn, tokens_per_s)
+        wall = prod / _goodput(scn, n, prod).ettr
+        if wall <= target_h:
+            return n
+        n = max(n + g, math.ceil(n * wall / target_h * 1.001 / g) * g)
+    return n
 
 
 def estimate(scn: Scenario) -> Estimate:
@@ -211,16 +283,18 @@ def estimate(scn: Scenario) -> Estimate:
     seq_len = scn.seq_len or model.seq_len
     notes: list[str] = []
     reasons: list[Reason] = []
-    layout_given = scn.layout is not None
     recompute = scn.layout.recompute if scn.layout else "selective"
     fpt = flops_per_token(model, seq_len, recompute)
+    batch, batch_note = global_batch(scn, fpt)
+    if batch_note:
+        notes.append(batch_note)
 
     if scn.n_gpus is not None:
         n_gpus = scn.n_gpus
     elif scn.layout is not None:
         n_gpus = scn.layout.gpus
     elif scn.days is not None:
-        n_gpus = gpus_for_deadline(scn, fpt, scn.days)
+        n_gpus = _size_for_deadline(scn, fpt, seq_len, batch)
         notes.append(f"job sized to finish within {scn.days:g} days: {n_gpus} GPUs")
     else:
         n_gpus = default_gpus(system)
@@ -233,27 +307,56 @@ def estimate(scn: Scenario) -> Estimate:
             f"of {system.name}",
             field="gpus",
         )
-
     if scn.layout is not None:
-        layout = scn.layout
-        if layout.gpus != n_gpus:
+        if scn.layout.gpus != n_gpus:
             raise CapacityError(
-                f"TP x PP x DP x CP = {layout.gpus} but the job has {n_gpus} GPUs", field="dp"
+                f"TP x PP x DP x CP = {scn.layout.gpus} but the job has {n_gpus} GPUs", field="dp"
             )
-        check_layout(layout, model, system.gpus_per_node)
-        mem = memory_per_gpu(
-            model,
-            layout,
-            system.accelerator.memory_gib,
-            seq_len=seq_len,
-            microbatches=_microbatches(scn, layout, seq_len),
+        check_layout(scn.layout, model, system.gpus_per_node, seq_len)
+
+    choice: PlanChoice | None = None
+    step_s: float | None = None
+    scale = 1.0
+    if scn.calibration is not None:
+        pl, scale = _planned(scn, n_gpus, seq_len, batch)
+        notes += pl.notes
+        choice = pl.best or pl.least_memory
+        if choice is None:
+            why = "; ".join(r.reason for r in pl.rejections[-3:])
+            raise CapacityError(
+                f"no layout of {model.name} is valid on {n_gpus} GPUs "
+                f"({system.gpus_per_node} per node): {why}",
+                field="gpus",
+            )
+        layout, mem = choice.layout, choice.memory
+        step_s = choice.step_time_s
+        if scn.layout is None:
+            notes.append(
+                f"layout chosen by the planner ({pl.n_feasible:,} of {pl.n_candidates:,} "
+                f"candidates fit): {layout.describe()}"
+            )
+        if scn.measured_step_time_s is not None:
+            notes.append(
+                f"GEMM efficiency re-anchored x{scale:.3f} on the measured step time "
+                f"{scn.measured_step_time_s:g} s"
+            )
+    else:
+        layout, mem = _v0_layout(scn, n_gpus, seq_len, batch)
+        notes.append("no efficiency calibration in the catalog: throughput from a published MFU")
+    fpt = flops_per_token(model, seq_len, layout.recompute)
+
+    if scn.mfu is not None or choice is None:
+        thr = throughput_from_mfu(
+            fpt, system.accelerator, n_gpus, mfu=scn.mfu, precision=scn.precision
         )
     else:
-        layout, mem = choose_layout(scn, n_gpus, seq_len)
-        fpt = flops_per_token(model, seq_len, layout.recompute)
-
-    thr = throughput_from_mfu(fpt, system.accelerator, n_gpus, mfu=scn.mfu, precision=scn.precision)
-    wall_h = scn.tokens / thr.tokens_per_s / SECONDS_PER_HOUR
+        origin: Literal["planner", "measured"] = (
+            "measured" if scn.measured_step_time_s is not None else "planner"
+        )
+        thr = throughput_from_plan(choice, fpt, n_gpus, scn.precision, origin, scn.calibration)
+    productive_h = _productive_h(scn, thr.tokens_per_s)
+    gp = _goodput(scn, n_gpus, productive_h)
+    wall_h = productive_h / gp.ettr
     run = run_cost(system, n_gpus, wall_h)
     n_nodes = n_gpus / system.gpus_per_node
 
@@ -268,44 +371,19 @@ def estimate(scn: Scenario) -> Estimate:
                 ),
             )
         )
-    if system.total_gpus is not None and n_gpus > system.total_gpus:
-        reasons.append(
-            Reason(
-                code="size",
-                message=f"needs {n_gpus:,} GPUs, partition has {system.total_gpus:,}",
-            )
-        )
-    elif system.max_nodes_per_job is not None and n_nodes > system.max_nodes_per_job:
-        reasons.append(
-            Reason(
-                code="job-size",
-                message=(
-                    f"{n_nodes:g} nodes exceeds the {system.max_nodes_per_job}-node limit per job "
-                    "(needs a reservation)"
-                ),
-            )
-        )
-    if system.status != "operational":
-        reasons.append(
-            Reason(code="status", message=f"{system.name} is {system.status}", blocking=False)
-        )
-    if scn.days is not None and wall_h > scn.days * HOURS_PER_DAY * (1 + 1e-9):
-        reasons.append(
-            Reason(
-                code="deadline",
-                message=f"takes {wall_h / HOURS_PER_DAY:.1f} days > deadline {scn.days:g} days",
-            )
-        )
+    reasons += _system_reasons(scn, n_gpus, n_nodes, wall_h)
     if scn.budget is not None:
-        reasons += _budget_reasons(scn.budget, fpt.model * scn.tokens, wall_h, run, scn)
-    if system.max_wall_time_h is not None and wall_h > system.max_wall_time_h:
-        jobs = math.ceil(wall_h / system.max_wall_time_h)
+        reasons += budget_reasons(scn.budget, fpt.model * scn.tokens, wall_h, run, scn)
+    if gp.jobs > 1 and gp.inputs.job_wall_limit_h is not None:
         notes.append(
-            f"longer than the {system.max_wall_time_h:g} h job limit: a chain of {jobs} jobs"
+            f"longer than the {gp.inputs.job_wall_limit_h:g} h job limit: a chain of "
+            f"{gp.jobs} jobs, each paying a restart and a checkpoint reload"
         )
-    if layout_given is False:
-        notes.append(f"layout chosen to fit memory: {layout.describe()}")
-
+    band = band_for(
+        scn.calibration,
+        measured=scn.measured_step_time_s is not None,
+        layout_given=layout_given(scn),
+    )
     return Estimate(
         scenario=scn,
         params=param_counts(model),
@@ -321,110 +399,92 @@ def estimate(scn: Scenario) -> Estimate:
         feasible=not any(r.blocking for r in reasons),
         reasons=tuple(reasons),
         notes=tuple(notes),
-        assumptions=tuple(_assumptions(scn, thr, run)),
+        assumptions=tuple(assumptions(scn, thr, run)),
+        productive_h=productive_h,
+        global_batch_tokens=choice.global_batch_tokens if choice else batch,
+        step_time_s=step_s if scn.mfu is None else None,
+        breakdown_s=dict(choice.breakdown_s) if choice and scn.mfu is None else {},
+        goodput=gp,
+        intervals=_intervals(wall_h, run, band),
+        interval_note=None if band is None else band.explanation,
     )
 
 
-def convert(money: Money, currency: str, rates: ExchangeRates | None) -> Money | None:
-    """Convert through the dated table; None when no rate is known."""
-    if money.currency == currency:
-        return money
-    if rates is None:
-        return None
-    table = {rates.base: 1.0, **rates.rates}
-    if money.currency not in table or currency not in table:
-        return None
-    return Money(amount=money.amount / table[money.currency] * table[currency], currency=currency)
+def layout_given(scn: Scenario) -> bool:
+    """The structural split (TP and PP) is fixed by the user, not chosen by the planner."""
+    if scn.layout is not None:
+        return True
+    sp = scn.space
+    return sp is not None and sp.tp is not None and sp.pp is not None
 
 
-def _budget_reasons(
-    budget: Budget, total_flops: float, wall_h: float, run: RunCost, scn: Scenario
-) -> list[Reason]:
-    if budget.unit == "flops":
-        used, what = total_flops, "FLOPs"
-    elif budget.unit == "gpu-hours":
-        used, what = run.gpu_hours, "GPU-hours"
-    elif budget.unit == "node-hours":
-        used, what = run.node_hours, "node-hours"
-    elif budget.unit == "days":
-        used, what = wall_h / HOURS_PER_DAY, "days"
-    else:
-        assert budget.currency is not None
-        if run.cost is None:
-            return [
-                Reason(
-                    code="budget",
-                    message=f"no price for {scn.system.name}: cannot check a money budget",
-                    blocking=False,
-                )
-            ]
-        conv = convert(run.cost, budget.currency, scn.exchange_rates)
-        if conv is None:
-            return [
-                Reason(
-                    code="budget",
-                    message=f"no exchange rate {run.cost.currency}->{budget.currency}",
-                    blocking=False,
-                )
-            ]
-        used, what = conv.amount, budget.currency
-    if used > budget.amount:
-        return [
-            Reason(
-                code="budget",
-                message=f"needs {used:,.4g} {what} > budget {budget.amount:,.4g} {what}",
-            )
-        ]
-    return []
+def _intervals(wall_h: float, run: RunCost, band: Band | None) -> dict[str, Interval | None]:
+    return {
+        "wall_clock_days": interval(wall_h / HOURS_PER_DAY, band),
+        "gpu_hours": interval(run.gpu_hours, band),
+        "node_hours": interval(run.node_hours, band),
+        "cost": interval(run.cost.amount if run.cost else None, band),
+        "energy_mwh": interval(run.energy_mwh, band),
+        "co2_t": interval(run.co2_t, band),
+    }
 
 
-def _assumptions(scn: Scenario, thr: Throughput, run: RunCost) -> list[Assumption]:
-    acc = scn.system.accelerator
-    out = [
-        Assumption(
-            name=f"{acc.name} dense {thr.precision} peak",
-            value=f"{thr.peak_tflops:g} TFLOP/s",
-            source=_src(scn.system, f"{acc.id}.peak_tflops_{thr.precision}"),
-        ),
-        Assumption(name="MFU", value=f"{thr.mfu:.1%} ({thr.mfu_origin})", source=thr.mfu_source),
-        Assumption(
-            name=f"{acc.name} memory",
-            value=f"{acc.memory_gib:g} GiB, {MEMORY_HEADROOM_FRACTION.value:.0%} kept free",
-            source=_src(scn.system, f"{acc.id}.memory_gib"),
-        ),
-        Assumption(name="power basis", value=run.power_basis, source="capacity.cost docstring"),
-        Assumption(
-            name="PUE",
-            value=f"{run.pue:g} ({run.pue_origin})",
-            source=_pue_source(scn, run),
-        ),
-        Assumption(
-            name=f"grid {scn.system.grid.name}",
-            value=f"{scn.system.grid.gco2_per_kwh:g} gCO2e/kWh ({scn.system.grid.year})",
-            source=_src(scn.system, f"grid {scn.system.grid.id}.gco2_per_kwh"),
-        ),
-    ]
-    if run.cost is not None:
+def _system_reasons(scn: Scenario, n_gpus: int, n_nodes: float, wall_h: float) -> list[Reason]:
+    system = scn.system
+    out = []
+    if system.total_gpus is not None and n_gpus > system.total_gpus:
         out.append(
-            Assumption(
-                name="price",
-                value=f"{scn.system.price_per_unit:g} {run.cost.currency}/{run.allocation_unit}",
-                source=_src(scn.system, f"{scn.system.id}.price_per_hour")
-                or _src(scn.system, f"{scn.system.id}.price_per_unit"),
+            Reason(
+                code="size", message=f"needs {n_gpus:,} GPUs, partition has {system.total_gpus:,}"
+            )
+        )
+    elif system.max_nodes_per_job is not None and n_nodes > system.max_nodes_per_job:
+        out.append(
+            Reason(
+                code="job-size",
+                message=(
+                    f"{n_nodes:g} nodes exceeds the {system.max_nodes_per_job}-node limit per job "
+                    "(needs a reservation)"
+                ),
+            )
+        )
+    if system.status != "operational":
+        out.append(
+            Reason(code="status", message=f"{system.name} is {system.status}", blocking=False)
+        )
+    if scn.days is not None and wall_h > scn.days * HOURS_PER_DAY * (1 + 1e-9):
+        out.append(
+            Reason(
+                code="deadline",
+                message=f"takes {wall_h / HOURS_PER_DAY:.1f} days > deadline {scn.days:g} days",
             )
         )
     return out
 
 
-def _pue_source(scn: Scenario, run: RunCost) -> str:
-    if run.pue_origin == "default":
-        return DEFAULT_PUE.source
-    return _src(scn.system, f"{scn.system.id}.pue")
-
-
-def _src(system: System, key: str) -> str:
-    src = system.sources.get(key) or system.sources.get(key.rsplit(".", 1)[0] + ".*")
-    if src is None:
-        return ""
-    parts = [src.title, src.locator or "", src.url or "", f"as of {src.as_of}"]
-    return ", ".join(p for p in parts if p)
+def _v0_layout(
+    scn: Scenario, n_gpus: int, seq_len: int, batch: float
+) -> tuple[Layout, MemoryBreakdown]:
+    """Without a calibration: the given layout, or the least model-parallel one that fits."""
+    cap = scn.system.accelerator.memory_gib
+    if scn.layout is not None:
+        micro = max(1, math.floor(batch / seq_len / (scn.layout.dp * scn.layout.micro_batch_seqs)))
+        mem = memory_per_gpu(scn.model, scn.layout, cap, seq_len=seq_len, microbatches=micro)
+        return scn.layout, mem
+    best: tuple[Layout, MemoryBreakdown] | None = None
+    for tp in (1, 2, 4, 8, 16, 32, 64):
+        for pp in range(1, scn.model.n_layers + 1):
+            if tp > scn.system.gpus_per_node or n_gpus % (tp * pp) or scn.model.n_layers % pp:
+                continue
+            if scn.model.n_heads % tp:
+                continue
+            lay = Layout(tp=tp, pp=pp, dp=n_gpus // (tp * pp), zero_stage=1)
+            micro = max(1, math.floor(batch / seq_len / lay.dp))
+            mem = memory_per_gpu(scn.model, lay, cap, seq_len=seq_len, microbatches=micro)
+            if mem.fits:
+                return lay, mem
+            if best is None or mem.total_gib < best[1].total_gib:
+                best = (lay, mem)
+    if best is None:
+        raise CapacityError(f"no tensor/pipeline split fits {n_gpus} GPUs", field="gpus")
+    return best

@@ -82,11 +82,14 @@ class Goodput(BaseModel):
         return 1 - self.ettr
 
     def to_json(self) -> dict[str, object]:
+        def finite(x: float) -> float | None:
+            return x if math.isfinite(x) else None
+
         return {
             "ettr": self.ettr,
-            "mtbf_h": self.mtbf_h,
+            "mtbf_h": finite(self.mtbf_h),
             "checkpoint_write_s": self.checkpoint_write_s,
-            "checkpoint_interval_h": self.checkpoint_interval_h,
+            "checkpoint_interval_h": finite(self.checkpoint_interval_h),
             "checkpoint_fraction": self.checkpoint_fraction,
             "failure_fraction": self.failure_fraction,
             "job_chain_fraction": self.job_chain_fraction,

@@ -1,23 +1,26 @@
-"""Throughput v0: tokens/s from a model-FLOPs utilisation (MFU).
+"""Throughput: top-down from a model-FLOPs utilisation (MFU), or bottom-up from the planner.
 
-tokens/s = n_gpus x peak x MFU / model FLOPs per token.
-The MFU comes from `--mfu`, else from the accelerator's catalog entry
-(`default_mfu`, a published training figure with its source). The parallelism
-planner (capacity.planner) replaces this with a bottom-up step-time model;
-both return a `Throughput`, which is the seam the estimate uses.
+Top-down: tokens/s = n_gpus x peak x MFU / model FLOPs per token, the MFU from
+`--mfu`, else from the accelerator's catalog entry (`default_mfu`, a published
+training figure with its source). Bottom-up: the parallelism planner's step-time
+model (capacity.planner) for the chosen layout. Both return a `Throughput`, the
+seam the estimate uses.
 """
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from capacity.catalog.schemas import Accelerator, Precision
+from capacity.catalog.schemas import Accelerator, EfficiencyCalibration, Precision
 from capacity.constants import Constant
 from capacity.errors import CapacityError
 from capacity.flops import FlopsPerToken
 from capacity.units import TERA
+
+if TYPE_CHECKING:
+    from capacity.planner.search import PlanChoice as PlanChoiceLike
 
 FALLBACK_MFU = Constant(
     0.40,
@@ -80,6 +83,37 @@ def throughput_from_mfu(
         hfu=hfu,
         model_tflops_per_gpu=peak * mfu,
         hardware_tflops_per_gpu=peak * hfu,
+        peak_tflops=peak,
+        precision=precision,
+        mfu_origin=origin,
+        mfu_source=source,
+    )
+
+
+def throughput_from_plan(
+    choice: PlanChoiceLike,
+    fpt: FlopsPerToken,
+    n_gpus: int,
+    precision: Precision,
+    origin: Literal["planner", "measured"],
+    calibration: EfficiencyCalibration | None,
+) -> Throughput:
+    """Bottom-up throughput of the planner's layout (capacity.planner.step_time)."""
+    peak = choice.model_tflops_per_gpu / choice.mfu if choice.mfu else 0.0
+    source = f"step-time model of {choice.layout.describe()} (capacity.planner)"
+    if calibration is not None and calibration.fit_rows:
+        source += (
+            f"; efficiencies fitted by `{calibration.fit_command}` on "
+            f"{len(calibration.fit_rows)} published runs (catalogs/efficiency)"
+        )
+    elif calibration is not None:
+        source += "; efficiencies from catalogs/efficiency (not fitted)"
+    return Throughput(
+        tokens_per_s=choice.tokens_per_s,
+        mfu=choice.mfu,
+        hfu=choice.hfu,
+        model_tflops_per_gpu=choice.model_tflops_per_gpu,
+        hardware_tflops_per_gpu=choice.hardware_tflops_per_gpu,
         peak_tflops=peak,
         precision=precision,
         mfu_origin=origin,

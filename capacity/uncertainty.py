@@ -1,13 +1,15 @@
 """Intervals on time-like estimates (hours, days, cost, energy, CO2) from validation residuals.
 
 The fit (`capacity validate --fit`) stores, in catalogs/efficiency/calibration.toml,
-the 10th and 90th percentiles of reported / predicted accelerator-hours over the
-published runs it did not fit on (held out by source group). An estimate x
-becomes the interval [x * p10, x * p90]: if the model erred on a new run as it
-did on those, the truth falls inside in about 8 cases out of 10. With a measured
-step time the band is the one of predictions re-anchored on another run of the
-same source (narrower). Cost, energy and CO2 scale with the hours, so they get
-the same band. With few runs the percentiles are themselves uncertain.
+the 10th and 90th percentiles of reported / predicted time (step time or
+accelerator-hours) over held-out predictions of published runs (each refitted
+without its source group), in three bands: runs predicted with the planner's
+layout, runs predicted with their published layout, and predictions re-anchored
+on a measured run of the same source. An estimate x becomes [x * p10, x * p90]:
+if the model errs on a new run as it did on those, the truth falls inside about 8
+times in 10. The band need not contain x: the planner's layout is an optimum that
+published runs did not reach, so its band lies above 1. Cost, energy and CO2 scale
+with the hours and get the same band. With few runs the percentiles are rough.
 """
 
 from __future__ import annotations
@@ -34,28 +36,38 @@ class Band(BaseModel):
     explanation: str
 
 
-def band_for(cal: EfficiencyCalibration | None, *, measured: bool = False) -> Band | None:
-    """The hours band (or the re-anchored one when a step time was measured)."""
+_WHAT = {
+    "planner": "runs predicted with the planner's layout",
+    "layout": "runs predicted with their published layout",
+    "measured": "predictions re-anchored on a measured run",
+}
+
+
+def band_for(
+    cal: EfficiencyCalibration | None, *, measured: bool = False, layout_given: bool = False
+) -> Band | None:
+    """The band matching how the estimate was made (measured > fixed layout > planner)."""
     if cal is None:
         return None
-    res: ResidualBand | None = None
+    order = ["planner"]
+    if layout_given:
+        order.insert(0, "layout")
     if measured:
-        res = cal.residual("measured")
-    if res is None:
-        res = cal.residual("hours")
+        order.insert(0, "measured")
+    res: ResidualBand | None = None
+    for band_id in order:
+        res = cal.residual(band_id)
+        if res is not None:
+            break
     if res is None:
         return None
-    what = (
-        "step time re-anchored on a measurement"
-        if res.id == "measured"
-        else "end-to-end accelerator-hours"
-    )
     return Band(
         ratio_p10=res.ratio_p10,
         ratio_p90=res.ratio_p90,
         explanation=(
-            f"P10-P90 from the model's held-out errors on {res.n_rows} published runs "
-            f"({what}: reported / predicted {res.ratio_p10:.2f}-{res.ratio_p90:.2f})"
+            f"P10-P90 = the 10th-90th percentile of reported / predicted time over {res.n_rows} "
+            f"held-out figures of published runs ({_WHAT.get(res.id, res.id)}): "
+            f"x{res.ratio_p10:.2f} to x{res.ratio_p90:.2f}"
         ),
     )
 
@@ -64,18 +76,3 @@ def interval(value: float | None, band: Band | None) -> Interval | None:
     if value is None or band is None:
         return None
     return Interval(p10=value * band.ratio_p10, p90=value * band.ratio_p90)
-
-
-def step_band(cal: EfficiencyCalibration | None) -> Band | None:
-    """Band on a step time / throughput (held-out throughput errors)."""
-    res = None if cal is None else cal.residual("step-time")
-    if res is None:
-        return None
-    return Band(
-        ratio_p10=res.ratio_p10,
-        ratio_p90=res.ratio_p90,
-        explanation=(
-            f"P10-P90 from held-out throughput errors on {res.n_rows} published runs "
-            f"(reported / predicted step time {res.ratio_p10:.2f}-{res.ratio_p90:.2f})"
-        ),
-    )

@@ -83,3 +83,5 @@ def test_intervals_scale_with_the_stored_band(catalog):
     assert measured is not None
     assert measured.ratio_p90 / measured.ratio_p10 < band.ratio_p90 / band.ratio_p10
     assert "published runs" in band.explanation
+    fixed = band_for(cal, layout_given=True)
+    assert fixed is not None and fixed.ratio_p10 < 1 < fixed.ratio_p90

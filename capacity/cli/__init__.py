@@ -12,8 +12,10 @@ from capacity.cli import (
     compare_cmd,
     estimate_cmd,
     optimal_cmd,
+    plan_cmd,
     proposal_cmd,
     report_cmd,
+    validate_cmd,
 )
 
 app = typer.Typer(
@@ -46,6 +48,8 @@ def _root(
 
 
 estimate_cmd.register(app)
+plan_cmd.register(app)
+validate_cmd.register(app)
 catalog_cmd.register(app)
 optimal_cmd.register(app)
 compare_cmd.register(app)

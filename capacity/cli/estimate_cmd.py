@@ -79,7 +79,12 @@ def estimate(
         typer.Option(help="Budget to check: '500k gpu-hours', '40k node-hours', '2M EUR'."),
     ] = None,
     seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
-    global_batch: Annotated[str, typer.Option(help="Global batch in tokens, e.g. 4M.")] = "4M",
+    global_batch: Annotated[
+        str,
+        typer.Option(
+            help="Global batch in tokens, e.g. 4M, or 'auto' for the DeepSeek batch rule."
+        ),
+    ] = "4M",
     precision: Annotated[str, typer.Option(help="Peak to use: bf16, fp16, fp8 or tf32.")] = "bf16",
     tp: Annotated[int | None, typer.Option(help="Fixed tensor-parallel degree.")] = None,
     pp: Annotated[int | None, typer.Option(help="Fixed pipeline-parallel degree.")] = None,
@@ -91,6 +96,43 @@ def estimate(
     micro_batch: Annotated[int | None, typer.Option(help="Micro-batch in sequences.")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    cp: Annotated[int | None, typer.Option(help="Fixed context-parallel degree.")] = None,
+    ep: Annotated[int | None, typer.Option(help="Fixed expert-parallel degree (MoE).")] = None,
+    vpp: Annotated[
+        int | None, typer.Option(help="Interleaved pipeline chunks per GPU (1 = plain 1F1B).")
+    ] = None,
+    sequence_parallel: Annotated[
+        bool | None, typer.Option("--sp/--no-sp", help="Force sequence parallelism on or off.")
+    ] = None,
+    optimizer: Annotated[
+        str | None,
+        typer.Option(help="adam-mixed (default), adam-mixed-fp32-grads or adam-bf16."),
+    ] = None,
+    tp_across_nodes: Annotated[
+        bool, typer.Option("--tp-across-nodes", help="Let TP span nodes (slow fabric).")
+    ] = False,
+    measured_step_time: Annotated[
+        float | None,
+        typer.Option(
+            help="Measured seconds per step of this job's layout on this system: re-anchors "
+            "the GEMM efficiency and narrows the interval."
+        ),
+    ] = None,
+    failure_rate: Annotated[
+        float | None, typer.Option(help="Failures per GPU-hour (default: Llama 3's 2.0e-5).")
+    ] = None,
+    restart_min: Annotated[
+        float | None, typer.Option(help="Minutes to restart after a failure or between jobs.")
+    ] = None,
+    checkpoint_gbps: Annotated[
+        float | None, typer.Option(help="Checkpoint write bandwidth per node, GB/s.")
+    ] = None,
+    job_hours: Annotated[
+        float | None, typer.Option(help="Job wall-time limit, hours (default: the partition's).")
+    ] = None,
+    no_goodput: Annotated[
+        bool, typer.Option("--no-goodput", help="Leave failures, checkpoints and job chains out.")
+    ] = False,
 ) -> None:
     from capacity.cli.common import dump_json
     from capacity.cli.scenario import build_scenario
@@ -117,6 +159,18 @@ def estimate(
         recompute=recompute,
         micro_batch=micro_batch,
         catalog=catalog,
+        cp=cp,
+        ep=ep,
+        vpp=vpp,
+        sequence_parallel=sequence_parallel,
+        optimizer=optimizer,
+        tp_across_nodes=tp_across_nodes,
+        measured_step_time=measured_step_time,
+        failure_rate=failure_rate,
+        restart_min=restart_min,
+        checkpoint_gbps=checkpoint_gbps,
+        job_hours=job_hours,
+        no_goodput=no_goodput,
     )
     est = run_estimate(scn)
     if json_out:

@@ -4,11 +4,72 @@ from __future__ import annotations
 
 from capacity.cli.common import kv_table
 from capacity.estimate import Estimate
+from capacity.uncertainty import Interval
 from capacity.units import human_count
 
 
 def money(amount: float, currency: str) -> str:
     return f"{amount:,.0f} {currency}"
+
+
+BREAKDOWN_LABELS = {
+    "gemm": "GEMMs",
+    "attention": "attention",
+    "elementwise": "norms/activations (HBM)",
+    "tp_comm": "TP collectives",
+    "cp_comm": "CP collectives",
+    "moe_all_to_all": "MoE all-to-all",
+    "pp_p2p": "PP send/receive",
+    "pipeline_bubble": "pipeline bubble",
+    "dp_comm_exposed": "DP/ZeRO comm (exposed)",
+    "optimizer": "optimizer step",
+}
+
+
+def breakdown_lines(parts: dict[str, float], step_s: float, indent: str = "  ") -> list[str]:
+    """One line per non-negligible part of a step: seconds and share."""
+    out = []
+    for key, label in BREAKDOWN_LABELS.items():
+        value = parts.get(key, 0.0)
+        if step_s > 0 and value / step_s >= 0.0005:
+            out.append(f"{indent}{label:<26} {value:9.3f} s  {value / step_s:6.1%}")
+    return out
+
+
+def span(value: float, iv: Interval | None, fmt: str = "{:,.1f}") -> str:
+    """'12.3 (P10-P90 10.1-15.0)'."""
+    text = fmt.format(value)
+    if iv is not None:
+        text += f" (P10-P90 {fmt.format(iv.p10)}-{fmt.format(iv.p90)})"
+    return text
+
+
+def goodput_lines(est: Estimate, indent: str = "  ") -> list[str]:
+    gp = est.goodput
+    if gp is None:
+        return []
+    prod = est.productive_h
+    if not gp.inputs.enabled:
+        return [f"{indent}goodput model off (--no-goodput)"]
+    wall = est.wall_clock_h
+    out = [f"{indent}{'productive training':<26} {prod:12,.1f} h"]
+    parts = [
+        ("failures: lost work+restart", gp.failure_fraction),
+        ("checkpoint writes", gp.checkpoint_fraction),
+        ("job chain restarts", gp.job_chain_fraction),
+    ]
+    for label, frac in parts:
+        out.append(f"{indent}{label:<26} {frac * wall:12,.1f} h  {frac:6.1%}")
+    detail = (
+        f"{indent}(MTBF of the job {gp.mtbf_h:,.1f} h at {gp.inputs.failure_rate_per_gpu_h:.2g} "
+        f"failures/GPU-h; checkpoint {gp.checkpoint_write_s:,.0f} s every "
+        f"{gp.checkpoint_interval_h * 60:,.0f} min (Young/Daly); restart "
+        f"{gp.inputs.restart_min:g} min"
+    )
+    if gp.inputs.job_wall_limit_h is not None:
+        detail += f"; {gp.jobs} job(s) of <= {gp.inputs.job_wall_limit_h:g} h"
+    out.append(detail + ")")
+    return out
 
 
 def render_estimate(est: Estimate) -> str:
@@ -20,6 +81,7 @@ def render_estimate(est: Estimate) -> str:
         est.throughput,
         est.run,
     )
+    iv = est.intervals
     params = f"{human_count(p.total)} total"
     if p.active != p.total:
         params += f", {human_count(p.active)} active"
@@ -38,6 +100,7 @@ def render_estimate(est: Estimate) -> str:
         ("system", f"{scn.system.name} [{scn.system.id}]"),
         ("job", f"{est.n_gpus:,} x {scn.system.accelerator.name} ({est.n_nodes:g} nodes)"),
         ("layout", est.layout.describe()),
+        ("global batch", f"{human_count(est.global_batch_tokens)} tokens"),
         (
             "memory / GPU",
             f"{mem.total_gib:.1f} GiB of {mem.capacity_gib:g} GiB ({fit}; "
@@ -50,26 +113,27 @@ def render_estimate(est: Estimate) -> str:
             f"{human_count(thr.tokens_per_s)} tokens/s "
             f"({thr.model_tflops_per_gpu:.0f} model TFLOP/s per GPU)",
         ),
-        ("MFU", f"{thr.mfu:.1%} ({thr.mfu_origin}: {thr.mfu_source})"),
-        ("wall-clock", f"{est.wall_clock_days:,.1f} days ({est.wall_clock_h:,.0f} h)"),
-        ("GPU-hours", f"{run.gpu_hours:,.0f}"),
-        ("node-hours", f"{run.node_hours:,.0f}"),
+        ("MFU / HFU", f"{thr.mfu:.1%} / {thr.hfu:.1%} ({thr.mfu_origin}: {thr.mfu_source})"),
+        ("wall-clock", span(est.wall_clock_days, iv.get("wall_clock_days")) + " days"),
+        ("GPU-hours", span(run.gpu_hours, iv.get("gpu_hours"), "{:,.0f}")),
+        ("node-hours", span(run.node_hours, iv.get("node_hours"), "{:,.0f}")),
         (
             "cost",
-            money(run.cost.amount, run.cost.currency)
+            span(run.cost.amount, iv.get("cost"), "{:,.0f}")
+            + f" {run.cost.currency}"
             + f" ({scn.system.price_per_unit:g} {run.cost.currency}/{run.allocation_unit})"
             if run.cost
             else f"no public price (billed in {run.allocation_unit}s: {run.allocation_units:,.0f})",
         ),
         (
             "energy",
-            f"{run.energy_mwh:,.1f} MWh ({run.power_basis})"
+            span(run.energy_mwh, iv.get("energy_mwh")) + f" MWh ({run.power_basis})"
             if run.energy_mwh is not None
             else "n/a",
         ),
         (
             "CO2",
-            f"{run.co2_t:,.1f} t at {scn.system.grid.gco2_per_kwh:g} gCO2e/kWh "
+            span(run.co2_t, iv.get("co2_t")) + f" t at {scn.system.grid.gco2_per_kwh:g} gCO2e/kWh "
             f"({scn.system.grid.name}, {scn.system.grid.year})"
             if run.co2_t is not None
             else "n/a",
@@ -77,14 +141,19 @@ def render_estimate(est: Estimate) -> str:
         ("verdict", "FEASIBLE" if est.feasible else "NOT FEASIBLE"),
     ]
     out = [kv_table(rows)]
+    if est.interval_note:
+        out.append(f"\ninterval: {est.interval_note}")
+    if est.step_time_s is not None and est.breakdown_s:
+        out.append(f"\nstep time {est.step_time_s:.3f} s:")
+        out += breakdown_lines(est.breakdown_s, est.step_time_s)
+    gl = goodput_lines(est)
+    if gl:
+        out.append("\nwall-clock (goodput model):")
+        out += gl
     if est.reasons:
         out.append("\nreasons:\n" + "\n".join(f"  - {r.message}" for r in est.reasons))
     if est.notes:
         out.append("\nnotes:\n" + "\n".join(f"  - {n}" for n in est.notes))
-    out.append(
-        "\nNot yet modelled: failures/restarts and checkpoint time (goodput), uncertainty "
-        "interval; MFU is a published figure, not calibrated to this system."
-    )
     out.append(
         "\nassumptions:\n"
         + "\n".join(f"  - {a.name}: {a.value} [{a.source}]" for a in est.assumptions)

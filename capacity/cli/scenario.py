@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import cast
+from typing import Any, cast
 
 from capacity.catalog.loader import Catalog
-from capacity.catalog.schemas import Precision
+from capacity.catalog.schemas import ModelSpec, Precision
 from capacity.cli.common import (
     DEFAULT_CLUSTER,
     DEFAULT_MODEL,
@@ -15,13 +15,52 @@ from capacity.cli.common import (
     resolve_model,
 )
 from capacity.errors import CapacityError
-from capacity.estimate import Scenario
-from capacity.layout import Layout, Recompute
+from capacity.estimate import DEFAULT_GLOBAL_BATCH_TOKENS, Scenario
+from capacity.goodput import GoodputInputs
+from capacity.layout import Optimizer
+from capacity.memory import OPTIMIZERS
+from capacity.planner.space import SearchSpace
 from capacity.system import System, resolve_system
 from capacity.units import parse_quantity
 
 PRECISIONS = ("bf16", "fp16", "fp8", "tf32")
 RECOMPUTES = ("none", "selective", "full")
+
+
+def parse_global_batch(text: str | None) -> float | None:
+    """Tokens, or None for 'auto' (the DeepSeek batch rule)."""
+    if text is None or str(text).strip().lower() == "auto":
+        return None
+    return parse_quantity(text, field="global-batch")
+
+
+def goodput_inputs(
+    failure_rate: float | None,
+    restart_min: float | None,
+    checkpoint_gbps: float | None,
+    job_hours: float | None,
+    disabled: bool,
+) -> GoodputInputs:
+    """Goodput assumptions with the user's overrides (capacity.goodput documents the defaults)."""
+    for name, value in (
+        ("failure-rate", failure_rate),
+        ("restart-min", restart_min),
+    ):
+        if value is not None and value < 0:
+            raise CapacityError(f"must not be negative, got {value}", field=name)
+    for name, value in (("checkpoint-gbps", checkpoint_gbps), ("job-hours", job_hours)):
+        if value is not None and value <= 0:
+            raise CapacityError(f"must be positive, got {value}", field=name)
+    update: dict[str, Any] = {"enabled": not disabled}
+    if failure_rate is not None:
+        update["failure_rate_per_gpu_h"] = failure_rate
+    if restart_min is not None:
+        update["restart_min"] = restart_min
+    if checkpoint_gbps is not None:
+        update["checkpoint_gbyte_per_s_per_node"] = checkpoint_gbps
+    if job_hours is not None:
+        update["job_wall_limit_h"] = job_hours
+    return GoodputInputs(**update)
 
 
 def parse_precision(text: str) -> Precision:
@@ -49,53 +88,91 @@ def job_gpus(system: System, nodes: int | None, gpus: int | None) -> int | None:
     return gpus
 
 
-def build_layout(
+def _positive(name: str, value: int | None) -> None:
+    if value is not None and value <= 0:
+        raise CapacityError(f"must be positive, got {value}", field=name)
+
+
+def build_space(
+    spec: ModelSpec,
     *,
     n_gpus: int | None,
-    tp: int | None,
-    pp: int | None,
-    dp: int | None,
-    zero: int | None,
-    recompute: str | None,
-    micro_batch: int | None,
-) -> Layout | None:
-    given = {
-        "tp": tp,
-        "pp": pp,
-        "dp": dp,
-        "zero": zero,
-        "recompute": recompute,
-        "micro_batch": micro_batch,
-    }
-    if all(v is None for v in given.values()):
-        return None
-    for name in ("tp", "pp", "dp", "micro_batch"):
-        value = given[name]
-        if value is not None and int(str(value)) <= 0:
-            raise CapacityError(f"must be positive, got {value}", field=name.replace("_", "-"))
+    gpus_per_node: int,
+    tp: int | None = None,
+    pp: int | None = None,
+    dp: int | None = None,
+    cp: int | None = None,
+    ep: int | None = None,
+    vpp: int | None = None,
+    zero: int | None = None,
+    recompute: str | None = None,
+    micro_batch: int | None = None,
+    sequence_parallel: bool | None = None,
+    optimizer: str | None = None,
+    tp_across_nodes: bool = False,
+) -> tuple[SearchSpace | None, int | None]:
+    """Planner constraints from the layout flags, and the GPU count they imply (if any).
+
+    Flags fix their dimension; the planner chooses the others. Values that cannot work
+    for the model are refused here, naming the flag.
+    """
+    degrees = {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vpp": vpp}
+    for name, value in {**degrees, "micro-batch": micro_batch}.items():
+        _positive(name, value)
     if zero is not None and not 0 <= zero <= 3:
         raise CapacityError(f"ZeRO stage must be 0-3, got {zero}", field="zero")
     if recompute is not None and recompute not in RECOMPUTES:
         raise CapacityError(
             f"'{recompute}' is not one of {', '.join(RECOMPUTES)}", field="recompute"
         )
-    tp_, pp_ = tp or 1, pp or 1
-    if dp is None:
-        if n_gpus is None:
-            raise CapacityError("with --tp/--pp give --dp, --nodes or --gpus", field="dp")
-        if n_gpus % (tp_ * pp_):
-            raise CapacityError(
-                f"TP x PP = {tp_ * pp_} does not divide the {n_gpus} GPUs", field="tp"
-            )
-        dp = n_gpus // (tp_ * pp_)
-    return Layout(
-        tp=tp_,
-        pp=pp_,
-        dp=dp,
-        zero_stage=1 if zero is None else zero,
-        recompute=cast(Recompute, recompute or "selective"),
-        micro_batch_seqs=micro_batch or 1,
+    if optimizer is not None and optimizer not in OPTIMIZERS:
+        raise CapacityError(
+            f"'{optimizer}' is not one of {', '.join(OPTIMIZERS)}", field="optimizer"
+        )
+    given = [*degrees.values(), zero, recompute, micro_batch, sequence_parallel, optimizer]
+    if all(v is None for v in given) and not tp_across_nodes:
+        return None, None
+    if tp is not None and (spec.n_heads % tp or (spec.kv_heads % tp and tp % spec.kv_heads)):
+        raise CapacityError(
+            f"TP={tp} must divide the {spec.n_heads} attention heads and the {spec.kv_heads} "
+            "KV heads (or be a multiple of them)",
+            field="tp",
+        )
+    if pp is not None and pp > spec.n_layers:
+        raise CapacityError(f"PP={pp} exceeds the model's {spec.n_layers} layers", field="pp")
+    implied = None
+    if tp is not None and pp is not None and dp is not None:
+        implied = tp * pp * dp * (cp or 1)
+    model_par = (tp or 1) * (pp or 1) * (cp or 1) * (dp or 1)
+    total = n_gpus or implied
+    if total is not None and total % model_par:
+        raise CapacityError(
+            f"TP x PP x CP x DP = {model_par} does not divide the {total} GPUs", field="tp"
+        )
+    if tp is not None and tp > gpus_per_node and not tp_across_nodes:
+        raise CapacityError(
+            f"TP={tp} exceeds the {gpus_per_node}-GPU node; add --tp-across-nodes to allow it",
+            field="tp",
+        )
+
+    def one(x: Any) -> tuple[Any, ...] | None:
+        return None if x is None else (x,)
+
+    space = SearchSpace(
+        tp=one(tp),
+        pp=one(pp),
+        dp=one(dp),
+        cp=one(cp),
+        ep=one(ep),
+        vpp=one(vpp),
+        micro_batch_seqs=one(micro_batch),
+        zero_stage=one(zero),
+        recompute=one(recompute),
+        sequence_parallel=one(sequence_parallel),
+        optimizer=(cast(Optimizer, optimizer),) if optimizer else ("adam-mixed",),
+        tp_across_nodes=tp_across_nodes,
     )
+    return space, implied
 
 
 def build_scenario(
@@ -121,6 +198,18 @@ def build_scenario(
     micro_batch: int | None = None,
     catalog: Sequence[str] | None = None,
     cat: Catalog | None = None,
+    cp: int | None = None,
+    ep: int | None = None,
+    vpp: int | None = None,
+    sequence_parallel: bool | None = None,
+    optimizer: str | None = None,
+    tp_across_nodes: bool = False,
+    measured_step_time: float | None = None,
+    failure_rate: float | None = None,
+    restart_min: float | None = None,
+    checkpoint_gbps: float | None = None,
+    job_hours: float | None = None,
+    no_goodput: bool = False,
 ) -> tuple[Scenario, str]:
     """Return the scenario and a description of the defaults used ('' if none)."""
     from capacity.budget import parse_budget
@@ -142,22 +231,52 @@ def build_scenario(
     spec = resolve_model(cat, model, params, seq_len)
     system = resolve_system(cat, cluster or DEFAULT_CLUSTER, partition)
     n_gpus = job_gpus(system, nodes, gpus)
-    layout = build_layout(
-        n_gpus=n_gpus, tp=tp, pp=pp, dp=dp, zero=zero, recompute=recompute, micro_batch=micro_batch
+    space, implied = build_space(
+        spec,
+        n_gpus=n_gpus,
+        gpus_per_node=system.gpus_per_node,
+        tp=tp,
+        pp=pp,
+        dp=dp,
+        cp=cp,
+        ep=ep,
+        vpp=vpp,
+        zero=zero,
+        recompute=recompute,
+        micro_batch=micro_batch,
+        sequence_parallel=sequence_parallel,
+        optimizer=optimizer,
+        tp_across_nodes=tp_across_nodes,
     )
+    if n_gpus is None and implied is not None:
+        if implied % system.gpus_per_node:
+            raise CapacityError(
+                f"TP x PP x DP x CP = {implied} is not a multiple of the "
+                f"{system.gpus_per_node} GPUs per node",
+                field="dp",
+            )
+        n_gpus = implied
+    if measured_step_time is not None and measured_step_time <= 0:
+        raise CapacityError(
+            f"must be positive, got {measured_step_time}", field="measured-step-time"
+        )
     scn = Scenario(
         model=spec,
         tokens=n_tokens,
         system=system,
         n_gpus=n_gpus,
         seq_len=seq_len,
-        global_batch_tokens=parse_quantity(global_batch, field="global-batch"),
-        layout=layout,
+        global_batch_tokens=parse_global_batch(global_batch) or DEFAULT_GLOBAL_BATCH_TOKENS,
+        global_batch_auto=parse_global_batch(global_batch) is None,
+        space=space,
         mfu=mfu,
         precision=parse_precision(precision),
         days=days,
         budget=parsed_budget,
         exchange_rates=cat.exchange_rates,
+        calibration=cat.efficiency.get("calibration"),
+        goodput=goodput_inputs(failure_rate, restart_min, checkpoint_gbps, job_hours, no_goodput),
+        measured_step_time_s=measured_step_time,
     )
     only_defaults = model is None and params is None and cluster is None
     return scn, ", ".join(defaults) if only_defaults else ""

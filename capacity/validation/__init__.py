@@ -118,14 +118,29 @@ def calibrate(
 
 
 def residual_bands(rows: Sequence[RowResult], today: dt.date) -> list[ResidualBand]:
-    """P10/P90 of reported / predicted time, from held-out errors (not low confidence)."""
+    """P10/P90 of reported / predicted time from held-out errors (not low confidence).
+
+    "planner": runs predicted with the planner's layout (used when an estimate lets the
+    planner choose); "layout": runs predicted with their published layout (used when
+    the layout is fixed); "measured": predictions re-anchored on another run of the
+    same source (used with a measured step time). Throughput errors count as time
+    ratios (1 + error), hours errors as 1 / (1 + error).
+    """
     ok = [r for r in rows if r.skipped_reason is None and r.confidence != "low"]
-    step = [
-        np.log(1 + r.heldout_throughput_error)
-        for r in ok
-        if r.heldout_throughput_error is not None and r.counts_for_throughput
-    ]
-    hours = [-np.log(1 + r.heldout_hours_error) for r in ok if r.heldout_hours_error is not None]
+
+    def ratios(subset: list[RowResult]) -> list[float]:
+        out = [
+            float(np.log(1 + r.heldout_throughput_error))
+            for r in subset
+            if r.heldout_throughput_error is not None and r.counts_for_throughput
+        ]
+        out += [
+            float(-np.log(1 + r.heldout_hours_error))
+            for r in subset
+            if r.heldout_hours_error is not None
+        ]
+        return out
+
     by_group: dict[str, list[float]] = {}
     for r in ok:
         if r.throughput_error is not None and r.counts_for_throughput:
@@ -133,10 +148,14 @@ def residual_bands(rows: Sequence[RowResult], today: dt.date) -> list[ResidualBa
     anchored = [b - a for errs in by_group.values() for a in errs for b in errs if len(errs) > 1]
     anchored = [x for x in anchored if x != 0.0] or [0.0]
     out = []
-    if step:
-        out.append(fitting.residual_band("step-time", step, today, "held-out step time"))
-    if hours:
-        out.append(fitting.residual_band("hours", hours, today, "end-to-end accelerator-hours"))
+    planner = ratios([r for r in ok if not r.gave_layout])
+    layout = ratios([r for r in ok if r.gave_layout])
+    if planner:
+        what = "runs predicted with the planner's layout"
+        out.append(fitting.residual_band("planner", planner, today, what))
+    if layout:
+        what = "runs predicted with their published layout"
+        out.append(fitting.residual_band("layout", layout, today, what))
     out.append(
         fitting.residual_band(
             "measured", anchored, today, "step time re-anchored on another run of the same source"

@@ -1,0 +1,126 @@
+"""Text view of a validation: one line per run, skipped runs with reasons, the summary."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from capacity.catalog.schemas import EfficiencyCalibration
+from capacity.cli.common import table
+from capacity.validation import Validation
+
+
+def _pct(x: float | None) -> str:
+    return "" if x is None else f"{x:+.0%}"
+
+
+def _num(x: float | None, fmt: str = "{:,.0f}") -> str:
+    return "" if x is None else fmt.format(x)
+
+
+def _stat(s: dict[str, Any]) -> str:
+    if not s.get("n"):
+        return "n=0"
+    return (
+        f"n={s['n']:>2}  median {s['median_abs_error']:5.1%}  mean {s['mean_abs_error']:5.1%}  "
+        f"worst {s['worst_abs_error']:5.1%} ({s['worst_id']})"
+    )
+
+
+def render_validation(
+    val: Validation, source: str, cal: EfficiencyCalibration | None = None
+) -> str:
+    rows = []
+    for r in val.rows:
+        if r.skipped_reason:
+            continue
+        flag = ("*" if r.in_fit else "") + ("L" if r.confidence == "low" else "")
+        rows.append(
+            [
+                r.id + (f" [{flag}]" if flag else ""),
+                r.layout_describe or "",
+                "given" if r.gave_layout else "planner",
+                _num(r.reported_tokens_per_s_per_gpu),
+                _num(r.predicted_tokens_per_s_per_gpu),
+                _pct(r.throughput_error) + ("" if r.counts_for_throughput else " dup"),
+                _pct(r.heldout_throughput_error),
+                _pct(r.naive_throughput_error),
+                _num(r.reported_accelerator_hours),
+                _num(r.predicted_accelerator_hours),
+                _pct(r.hours_error),
+                _pct(r.heldout_hours_error),
+                _pct(r.naive_hours_error),
+            ]
+        )
+    out = [
+        f"Validation on {source} ({len(val.rows)} runs)",
+        "",
+        table(
+            rows,
+            [
+                "run",
+                "layout",
+                "layout from",
+                "rep tok/s/GPU",
+                "pred",
+                "err",
+                "held-out",
+                "naive",
+                "rep GPU-h",
+                "pred",
+                "err",
+                "held-out",
+                "naive",
+            ],
+        ),
+        "",
+        "[*] in the fit; [L] low confidence (listed, not in the summary); dup: a repeated "
+        "figure counted once; naive: 6 N D at 40 % MFU; held-out: refit without the run's source.",
+    ]
+    skipped = [r for r in val.rows if r.skipped_reason]
+    if skipped:
+        out.append("\nNot predicted:")
+        out += [f"  - {r.id}: {r.skipped_reason}" for r in skipped]
+    s: dict[str, Any] = dict(val.summary)
+    out.append("\nSummary (absolute errors, medium/high-confidence runs):")
+    for key, label in (
+        ("throughput", "throughput"),
+        ("heldout_throughput", "throughput, held out"),
+        ("naive_throughput", "throughput, naive rule"),
+        ("hours", "accelerator-hours"),
+        ("heldout_hours", "hours, held out"),
+        ("naive_hours", "hours, naive rule"),
+    ):
+        block = s[key]
+        out.append(f"  {label:<24} all:            {_stat(block['all'])}")
+        out.append(f"  {'':<24} layout given:   {_stat(block['with_layout'])}")
+        out.append(f"  {'':<24} planner layout: {_stat(block['without_layout'])}")
+    low = s.get("low_confidence") or []
+    if low:
+        out.append(
+            "  low confidence: "
+            + ", ".join(
+                f"{x['id']} (throughput {_pct(x['throughput_error']) or '-'}, "
+                f"hours {_pct(x['hours_error']) or '-'})"
+                for x in low
+            )
+        )
+    t = s["targets"]
+    out.append(
+        f"  targets: throughput median <= {t['throughput_median_abs_error']:.0%}, worst <= "
+        f"{t['throughput_worst_abs_error']:.0%}; hours median <= "
+        f"{t['hours_median_abs_error']:.0%}: {'MET' if s['meets_targets'] else 'NOT MET'}"
+    )
+    if cal is not None:
+        out.append("\nFitted efficiencies:")
+        for g in cal.gemm:
+            tag = "fitted" if g.calibrated else "default"
+            out.append(f"  GEMM {g.id:<14} {g.gemm_efficiency:.3f} ({tag})")
+        for f in cal.fabrics:
+            out.append(
+                f"  {f.id:<19} bus efficiency {f.bus_efficiency:.3f}, latency {f.latency_us:g} us"
+            )
+        out.append(
+            f"  GEMM memory exposure {cal.gemm_memory_exposure:.3f}; FlashAttention "
+            f"{cal.flash_attention_fraction:.3f} of GEMM; DP overlap {cal.dp_overlap_fraction:.3f}"
+        )
+    return "\n".join(out)
