@@ -104,7 +104,14 @@ def report(**kwargs: Any) -> None:
         raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
     scn, _defaults = build_scenario(**scenario_kwargs, cat=cat)
     est = estimate(scn)
-    rep = build_report(est, all_systems(cat), title=title, law=law, currency=currency)
+    rep = build_report(
+        est,
+        all_systems(cat),
+        title=title,
+        law=law,
+        currency=currency,
+        calibration=cat.efficiency.get("calibration"),
+    )
     page = render_report(rep)  # render fully before touching the output file
     write_atomic(output, page)
     if json_out:

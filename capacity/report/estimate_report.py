@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
+from capacity.catalog.schemas import EfficiencyCalibration
 from capacity.compare import CompareRow
 from capacity.constants import MEMORY_HEADROOM_FRACTION
 from capacity.estimate import Assumption, Estimate
@@ -42,7 +43,7 @@ class Report(BaseModel):
     comparison: tuple[CompareRow, ...]
     currency: str
     law: LawPanel
-    validation: dict[str, Any] | None = None
+    validation: tuple[Assumption, ...] = ()
 
 
 def build_report(
@@ -52,6 +53,7 @@ def build_report(
     title: str | None = None,
     law: str = "epoch",
     currency: str = "EUR",
+    calibration: EfficiencyCalibration | None = None,
 ) -> Report:
     scn = est.scenario
     default_title = f"{scn.model.name} on {human_count(scn.tokens)} tokens — {scn.system.name}"
@@ -63,28 +65,8 @@ def build_report(
         comparison=tuple(cluster_comparison(est, systems, currency)),
         currency=currency,
         law=law_panel(est, get_law(law)),
-        validation=validation_summary(),
+        validation=tuple(validation_assumptions(calibration)),
     )
-
-
-def validation_summary() -> dict[str, Any] | None:
-    """Accuracy of the throughput model on published runs, when `capacity.validation` exists."""
-    import importlib
-
-    try:  # looked up at run time: the validation package is optional for a report
-        validation = importlib.import_module("capacity.validation")
-    except ImportError:
-        return None
-    summary = getattr(validation, "summary", None)
-    if summary is None:
-        return None
-    try:
-        result = summary()
-    except Exception:  # a report must not fail because the validation set does
-        return None
-    if hasattr(result, "model_dump"):
-        result = result.model_dump()
-    return result if isinstance(result, dict) else None
 
 
 def report_json(rep: Report) -> dict[str, Any]:
@@ -473,31 +455,44 @@ def assumptions(rep: Report) -> list[Assumption]:
                 source=(f"{src.title}, {src.url or src.locator}" if src else "catalog"),
             )
         )
-    out.append(validation_assumption(rep.validation))
+    out.extend(rep.validation)
     return out
 
 
-def validation_assumption(summary: dict[str, Any] | None) -> Assumption:
-    if not summary:
-        return Assumption(
-            name="validation accuracy",
-            value="no validation statistics available in this version",
-            source="capacity validate",
+def validation_assumptions(cal: EfficiencyCalibration | None) -> list[Assumption]:
+    """The throughput model's accuracy: P10-P90 of reported / predicted on held-out runs."""
+    what = {
+        "step-time": "held-out step time (throughput)",
+        "hours": "held-out accelerator-hours (end to end)",
+        "measured": "step time re-anchored on a measured run",
+    }
+    out = []
+    for band in () if cal is None else cal.residuals:
+        src = band.sources[0] if band.sources else None
+        source = "capacity validate"
+        if src is not None:
+            source = ", ".join(
+                x for x in (src.title, src.locator or src.url or "", f"as of {src.as_of}") if x
+            )
+        out.append(
+            Assumption(
+                name=f"validation: {what.get(band.id, band.id)}",
+                value=(
+                    f"reported / predicted P10-P90 {band.ratio_p10:.2f}-{band.ratio_p90:.2f} "
+                    f"over {band.n_rows} published runs"
+                ),
+                source=source,
+            )
         )
-    parts = [f"{k.replace('_', ' ')} {_short(v)}" for k, v in summary.items() if _short(v)]
-    return Assumption(
-        name="validation accuracy",
-        value="; ".join(parts[:6]),
-        source="capacity validate (published training runs)",
-    )
-
-
-def _short(v: Any) -> str:
-    if isinstance(v, float):
-        return f"{v:.3g}"
-    if isinstance(v, int | str):
-        return str(v)
-    return ""
+    if not out:
+        out.append(
+            Assumption(
+                name="validation accuracy",
+                value="no validation statistics in the catalog (run `capacity validate --fit`)",
+                source="catalogs/efficiency/",
+            )
+        )
+    return out
 
 
 def _assumptions_table(rep: Report) -> str:

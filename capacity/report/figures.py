@@ -219,20 +219,30 @@ def scaling_figure(data: StrongScaling, max_nodes_per_job: int | None) -> Figure
             ),
             secondary_y=False,
         )
-    # Shapes on a log axis are placed in log10 units.
+    # Vertical markers as line traces on the efficiency axis (fixed 0-110 %): shapes and
+    # annotations disagree on log-axis units across plotly.js versions.
+    markers = []
     if data.knee_nodes is not None:
-        fig.add_vline(
-            x=math.log10(data.knee_nodes),
-            line={"color": "#8a5a00", "dash": "dash"},
-            annotation_text=f"efficiency < {data.floor:.0%} from {data.knee_nodes} nodes",
-            annotation_position="top",
+        markers.append(
+            (
+                data.knee_nodes,
+                f"efficiency < {data.floor:.0%} from {data.knee_nodes} nodes",
+                "#8a5a00",
+            )
         )
     if max_nodes_per_job is not None and max_nodes_per_job <= max(p.nodes for p in ok):
-        fig.add_vline(
-            x=math.log10(max_nodes_per_job),
-            line={"color": "#5b6b7b", "dash": "dot"},
-            annotation_text=f"job limit {max_nodes_per_job} nodes",
-            annotation_position="bottom right",
+        markers.append((max_nodes_per_job, f"job limit {max_nodes_per_job} nodes", "#5b6b7b"))
+    for x, label, colour in markers:
+        fig.add_trace(
+            go.Scatter(
+                x=[x, x],
+                y=[0, 105],
+                mode="lines",
+                name=label,
+                line={"color": colour, "dash": "dash", "width": 1.5},
+                hovertemplate=f"{label}<extra></extra>",
+            ),
+            secondary_y=True,
         )
     fig.update_xaxes(title_text="nodes (log scale)", type="log", tickvals=[p.nodes for p in ok])
     fig.update_yaxes(
@@ -417,30 +427,41 @@ def mfu_figure(
 
     if not ours:
         return None
+    seen: dict[str, int] = {}
+
+    def unique(label: str) -> str:  # plotly stacks bars that share a category
+        seen[label] = seen.get(label, 0) + 1
+        return label if seen[label] == 1 else f"{label} #{seen[label]}"
+
+    pub = [(unique(esc(lbl)), m, esc(src)) for lbl, m, src in published]
+    mine = [(unique(esc(lbl)), m) for lbl, m in ours]
     fig = go.Figure()
     fig.add_trace(
         go.Bar(
-            x=[esc(lbl) for lbl, _, _ in published],
-            y=[100 * m for _, m, _ in published],
-            name="published runs",
+            y=[lbl for lbl, _, _ in pub],
+            x=[100 * m for _, m, _ in pub],
+            orientation="h",
+            name="published training runs",
             marker_color=PALETTE[5],
-            customdata=[esc(src) for _, _, src in published],
-            hovertemplate="%{x}: %{y:.1f} %<br>%{customdata}<extra></extra>",
+            customdata=[src for _, _, src in pub],
+            hovertemplate="%{y}: %{x:.1f} %<br>%{customdata}<extra></extra>",
         )
     )
     fig.add_trace(
         go.Bar(
-            x=[esc(lbl) for lbl, _ in ours],
-            y=[100 * m for _, m in ours],
+            y=[lbl for lbl, _ in mine],
+            x=[100 * m for _, m in mine],
+            orientation="h",
             name="this proposal",
             marker_color=PALETTE[1],
-            hovertemplate="%{x}: %{y:.1f} %<extra></extra>",
+            hovertemplate="%{y}: %{x:.1f} %<extra></extra>",
         )
     )
-    fig.update_yaxes(title_text="MFU (% of dense peak)", range=[0, 100])
-    fig.update_xaxes(tickangle=-30)
-    _layout(fig, "Model-FLOPs utilisation: planned runs vs published training runs", 440)
-    fig.update_layout(margin={"b": 140})
+    fig.update_xaxes(title_text="MFU (% of the dense peak)", range=[0, 100])
+    fig.update_yaxes(autorange="reversed", tickfont={"size": 11})
+    height = max(320, 110 + 26 * (len(pub) + len(mine)))
+    _layout(fig, "Model-FLOPs utilisation: planned runs vs published training runs", height)
+    fig.update_layout(margin={"l": 380, "t": 80})
     return fig
 
 

@@ -77,7 +77,8 @@ def build(out: Path, *, screenshots: bool = True, log: bool = True) -> list[Path
             precision="bf16",
             cat=cat,
         )
-        page = render_report(build_report(estimate(scn), systems))
+        rep = build_report(estimate(scn), systems, calibration=cat.efficiency.get("calibration"))
+        page = render_report(rep)
         path = out / f"{name}.html"
         write_atomic(path, page)
         say(path)

@@ -15,21 +15,20 @@ from typing import Any
 
 from capacity.campaign import CampaignPlan, RunPlan, SystemPlan
 from capacity.catalog.loader import Catalog
+from capacity.catalog.runs_io import read_runs_csv
+from capacity.errors import CapacityError
 from capacity.estimate import Assumption
 from capacity.report import html as h
 from capacity.report.data import STRONG_SCALING_EFFICIENCY_FLOOR, strong_scaling
-from capacity.report.estimate_report import (
-    memory_args,
-    validation_assumption,
-    validation_summary,
-)
+from capacity.report.estimate_report import memory_args, validation_assumptions
+from capacity.validation.runs import parse_runs
 
 
 def render_files(
     plan: CampaignPlan, catalog: Catalog, *, title: str | None = None, today: dt.date | None = None
 ) -> dict[str, str]:
     return {
-        "request.md": render_markdown(plan),
+        "request.md": render_markdown(plan, catalog),
         "request.csv": render_csv(plan),
         "proposal.html": render_html(plan, catalog, title=title, today=today),
     }
@@ -44,7 +43,7 @@ def _period(plan: CampaignPlan) -> str:
     return f"{plan.info.start.isoformat()} to {last.isoformat()} ({plan.info.months} months)"
 
 
-def all_assumptions(plan: CampaignPlan) -> list[Assumption]:
+def all_assumptions(plan: CampaignPlan, catalog: Catalog) -> list[Assumption]:
     out = list(plan.assumptions)
     out.append(
         Assumption(
@@ -53,7 +52,7 @@ def all_assumptions(plan: CampaignPlan) -> list[Assumption]:
             source=STRONG_SCALING_EFFICIENCY_FLOOR.source,
         )
     )
-    out.append(validation_assumption(validation_summary()))
+    out.extend(validation_assumptions(catalog.efficiency.get("calibration")))
     return out
 
 
@@ -241,7 +240,7 @@ ENERGY_HEADERS = [
 ]
 
 
-def render_markdown(plan: CampaignPlan) -> str:
+def render_markdown(plan: CampaignPlan, catalog: Catalog) -> str:
     info = plan.info
     out = [f"# Resource request: {_md(info.name)}", ""]
     if info.project:
@@ -315,7 +314,7 @@ def render_markdown(plan: CampaignPlan) -> str:
         "",
         _md_table(
             ["assumption", "value", "source"],
-            [[a.name, a.value, a.source or "—"] for a in all_assumptions(plan)],
+            [[a.name, a.value, a.source or "—"] for a in all_assumptions(plan, catalog)],
             right=99,
         ),
         "",
@@ -412,15 +411,26 @@ def _money(r: RunPlan, frac: float) -> list[str]:
 
 
 def published_mfu(catalog: Catalog) -> list[tuple[str, float, str]]:
-    """Published training MFUs: the catalog's per-accelerator figures with their sources."""
+    """Published training MFUs: the validation set's runs, else the catalog's figures."""
+    try:
+        _name, rows = read_runs_csv()
+        runs = parse_runs(rows)
+    except CapacityError:
+        runs = ()
     out = []
-    for acc in catalog.accelerators.values():
-        if acc.default_mfu is None:
+    for r in runs:
+        if r.reported_mfu is None or r.throughput_duplicate_of:
             continue
-        src = acc.source_for("default_mfu")
-        label = acc.name
-        source = f"{src.title} ({src.locator or src.url})" if src else "catalog"
-        out.append((label, acc.default_mfu, source))
+        size = f"{r.n_accelerators:,} x " if r.n_accelerators else ""
+        label = f"{r.model} ({size}{r.accelerator or '?'})"
+        out.append((label, r.reported_mfu, r.source or r.id))
+    if not out:
+        for acc in catalog.accelerators.values():
+            if acc.default_mfu is None:
+                continue
+            src = acc.source_for("default_mfu")
+            source = f"{src.title} ({src.locator or src.url})" if src else "catalog"
+            out.append((acc.name, acc.default_mfu, source))
     return sorted(out, key=lambda x: x[1])
 
 
@@ -496,7 +506,7 @@ def render_html(
             id_="energy",
         )
     )
-    arows = [(a.name, a.value, a.source or "—") for a in all_assumptions(plan)]
+    arows = [(a.name, a.value, a.source or "—") for a in all_assumptions(plan, catalog)]
     body.append(
         h.section(
             "Assumptions", h.table(["assumption", "value", "source"], arows), id_="assumptions"
