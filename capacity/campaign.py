@@ -24,7 +24,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from capacity.catalog.schemas import ExchangeRates, ModelSpec, Precision
+from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
 from capacity.constants import Constant
 from capacity.cost import Money, run_cost
 from capacity.errors import CapacityError
@@ -515,10 +515,12 @@ def plan_campaign(
     systems: Mapping[str, System],
     models: Mapping[str, ModelSpec],
     rates: ExchangeRates | None = None,
+    calibration: EfficiencyCalibration | None = None,
 ) -> CampaignPlan:
     """Cost every run and add the request up per system and quarter.
 
-    systems: [[systems]] id -> resolved System; models: run name -> ModelSpec (training runs).
+    systems: [[systems]] id -> resolved System; models: run name -> ModelSpec (training runs);
+    calibration: the step-time model's efficiencies (the planner), None for the MFU path.
     """
     campaign.check_references()
     info = campaign.campaign
@@ -528,7 +530,15 @@ def plan_campaign(
     notes: list[str] = []
     run_plans = [
         _plan_run(
-            i, run, campaign, systems[run.system], models.get(run.name), quarters, rates, warnings
+            i,
+            run,
+            campaign,
+            systems[run.system],
+            models.get(run.name),
+            quarters,
+            rates,
+            calibration,
+            warnings,
         )
         for i, run in enumerate(campaign.runs)
     ]
@@ -569,6 +579,7 @@ def _plan_run(
     model: ModelSpec | None,
     quarters: tuple[Quarter, ...],
     rates: ExchangeRates | None,
+    calibration: EfficiencyCalibration | None,
     warnings: list[CampaignWarning],
 ) -> RunPlan:
     where = _entry("runs", index, run.name)
@@ -599,6 +610,7 @@ def _plan_run(
                         mfu=run.mfu,
                         precision=_precision(system),
                         exchange_rates=rates,
+                        calibration=calibration,
                     )
                 )
             except CapacityError as exc:

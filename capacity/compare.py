@@ -13,7 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from capacity.catalog.schemas import ExchangeRates, ModelSpec
+from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec
 from capacity.cost import Money
 from capacity.errors import CapacityError
 from capacity.estimate import Estimate, Scenario, convert, default_gpus, estimate
@@ -116,8 +116,13 @@ def compare(
     currency: str = "EUR",
     rates: ExchangeRates | None = None,
     progress: Callable[[int, int], None] | None = None,
+    calibration: EfficiencyCalibration | None = None,
 ) -> list[CompareRow]:
-    """Estimate the workload on every system and rank the rows (infeasible ones last)."""
+    """Estimate the workload on every system and rank the rows (infeasible ones last).
+
+    With `calibration` each system's throughput comes from the parallelism planner, as in
+    `estimate`; without it, from the published MFU.
+    """
     if sum(x is not None for x in (nodes, gpus)) > 1:
         raise CapacityError("give --nodes or --gpus, not both", field="gpus")
     rows = []
@@ -137,6 +142,7 @@ def compare(
             mfu=mfu,
             days=days,
             exchange_rates=rates,
+            calibration=calibration,
         )
         try:
             est = estimate(Scenario.model_validate(scn_kwargs))

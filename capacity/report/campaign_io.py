@@ -147,7 +147,13 @@ def load_plan(path: Path, catalog: Catalog) -> tuple[Campaign, CampaignPlan]:
     campaign = read_campaign(path)
     systems, models = resolve(campaign, catalog, str(path))
     try:
-        plan = plan_campaign(campaign, systems, models, catalog.exchange_rates)
+        plan = plan_campaign(
+            campaign,
+            systems,
+            models,
+            catalog.exchange_rates,
+            catalog.efficiency.get("calibration"),
+        )
     except CampaignError as exc:
         raise exc.with_path(str(path)) from None
     except CapacityError as exc:

@@ -153,7 +153,11 @@ def _rescaled(scn: Scenario, nodes: int) -> Scenario:
 def cluster_comparison(
     est: Estimate, systems: Sequence[System], currency: str = "EUR"
 ) -> list[CompareRow]:
-    """The same model, tokens and GPU count on every system (ranked by time)."""
+    """The same model, tokens and GPU count on every system (ranked by time).
+
+    The throughput model is the estimate's: the planner when the scenario carries an
+    efficiency calibration, the published MFU otherwise.
+    """
     scn = est.scenario
     return compare(
         scn.model,
@@ -164,6 +168,7 @@ def cluster_comparison(
         mfu=scn.mfu,
         currency=currency,
         rates=scn.exchange_rates,
+        calibration=scn.calibration,
     )
 
 
