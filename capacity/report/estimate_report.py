@@ -245,9 +245,11 @@ def _headline(rep: Report) -> str:
     body = f'<p>Verdict: {verdict}</p>{reasons}<div class="cards">{"".join(cards)}</div>{notes}'
     if interval_of(doc, "wall_clock_days") is None:
         body += (
-            '<p class="small muted">No uncertainty interval: this estimate has none. '
-            "Intervals appear when the throughput model provides them.</p>"
+            '<p class="small muted">No uncertainty interval: this estimate has none (the '
+            "intervals come from the throughput model's errors on published runs).</p>"
         )
+    elif doc.get("interval_note"):
+        body += f'<p class="small muted">{h.esc(doc["interval_note"])}</p>'
     return h.section("Headline figures", body, id_="headline")
 
 
