@@ -20,11 +20,20 @@ from capacity.budget import Budget
 from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
 from capacity.cost import RunCost, run_cost
 from capacity.errors import CapacityError
-from capacity.estimate_parts import Assumption, Reason, assumptions, budget_reasons, convert
+from capacity.estimate_parts import (
+    Assumption,
+    Reason,
+    assumptions,
+    budget_reasons,
+    convert,
+    system_reasons,
+    v0_layout,
+)
 from capacity.flops import FlopsPerToken, flops_per_token
 from capacity.goodput import Goodput, GoodputInputs, goodput
 from capacity.layout import Layout, check_layout
-from capacity.memory import OPTIMIZER_BYTES, MemoryBreakdown, memory_per_gpu
+from capacity.measured import MeasuredStep, geometric_mean
+from capacity.memory import OPTIMIZER_BYTES, MemoryBreakdown
 from capacity.planner.search import Plan, PlanChoice, PlanRequest, anchor_scale, plan
 from capacity.planner.space import SearchSpace
 from capacity.scaling.hyperparams import deepseek_batch_tokens
@@ -70,6 +79,7 @@ class Scenario(BaseModel):
     calibration: EfficiencyCalibration | None = None
     goodput: GoodputInputs = GoodputInputs()
     measured_step_time_s: float | None = Field(default=None, gt=0)
+    measured_steps: tuple[MeasuredStep, ...] = ()  # from a benchmark allocation
 
 
 class Estimate(BaseModel):
@@ -202,20 +212,29 @@ def _request(
     )
 
 
+def measured(scn: Scenario) -> bool:
+    return scn.measured_step_time_s is not None or bool(scn.measured_steps)
+
+
 def _planned(
     scn: Scenario, n_gpus: int, seq_len: int, batch: float, top: int = 1
 ) -> tuple[Plan, float]:
-    """The plan for `n_gpus`, re-anchored on a measured step time when one is given."""
-    scale = 1.0
-    req = _request(scn, n_gpus, seq_len, batch, scale, top)
+    """The plan for `n_gpus`, re-anchored on measured step times when some are given."""
+    req = _request(scn, n_gpus, seq_len, batch, 1.0, top)
     pl = plan(req)
+    scales = []
     if scn.measured_step_time_s is not None:
         ref = pl.best or pl.least_memory
         if ref is None:
             raise CapacityError("no layout to anchor the measurement on", field="layout")
-        scale = anchor_scale(req, ref.layout, scn.measured_step_time_s)
-        pl = plan(_request(scn, n_gpus, seq_len, batch, scale, top))
-    return pl, scale
+        scales.append(anchor_scale(req, ref.layout, scn.measured_step_time_s))
+    for m in scn.measured_steps:
+        at = _request(scn, m.layout.gpus, m.seq_len or seq_len, m.global_batch_tokens or batch, 1.0)
+        scales.append(anchor_scale(at, m.layout, m.step_time_s))
+    if not scales:
+        return pl, 1.0
+    scale = geometric_mean(scales)
+    return plan(_request(scn, n_gpus, seq_len, batch, scale, top)), scale
 
 
 def plan_scenario(scn: Scenario, n_gpus: int, top: int = 10) -> Plan:
@@ -335,13 +354,13 @@ def estimate(scn: Scenario) -> Estimate:
                 f"layout chosen by the planner ({pl.n_feasible:,} of {pl.n_candidates:,} "
                 f"candidates fit): {layout.describe()}"
             )
-        if scn.measured_step_time_s is not None:
+        if measured(scn):
+            n_meas = len(scn.measured_steps) + (scn.measured_step_time_s is not None)
             notes.append(
-                f"GEMM efficiency re-anchored x{scale:.3f} on the measured step time "
-                f"{scn.measured_step_time_s:g} s"
+                f"GEMM efficiency re-anchored x{scale:.3f} on {n_meas} measured step time(s)"
             )
     else:
-        layout, mem = _v0_layout(scn, n_gpus, seq_len, batch)
+        layout, mem = v0_layout(scn, n_gpus, seq_len, batch)
         notes.append("no efficiency calibration in the catalog: throughput from a published MFU")
     fpt = flops_per_token(model, seq_len, layout.recompute)
 
@@ -350,9 +369,7 @@ def estimate(scn: Scenario) -> Estimate:
             fpt, system.accelerator, n_gpus, mfu=scn.mfu, precision=scn.precision
         )
     else:
-        origin: Literal["planner", "measured"] = (
-            "measured" if scn.measured_step_time_s is not None else "planner"
-        )
+        origin: Literal["planner", "measured"] = "measured" if measured(scn) else "planner"
         thr = throughput_from_plan(choice, fpt, n_gpus, scn.precision, origin, scn.calibration)
     productive_h = _productive_h(scn, thr.tokens_per_s)
     gp = _goodput(scn, n_gpus, productive_h)
@@ -371,7 +388,7 @@ def estimate(scn: Scenario) -> Estimate:
                 ),
             )
         )
-    reasons += _system_reasons(scn, n_gpus, n_nodes, wall_h)
+    reasons += system_reasons(scn, n_gpus, n_nodes, wall_h)
     if scn.budget is not None:
         reasons += budget_reasons(scn.budget, fpt.model * scn.tokens, wall_h, run, scn)
     if gp.jobs > 1 and gp.inputs.job_wall_limit_h is not None:
@@ -381,7 +398,7 @@ def estimate(scn: Scenario) -> Estimate:
         )
     band = band_for(
         scn.calibration,
-        measured=scn.measured_step_time_s is not None,
+        measured=measured(scn),
         layout_given=layout_given(scn),
     )
     return Estimate(
@@ -427,64 +444,3 @@ def _intervals(wall_h: float, run: RunCost, band: Band | None) -> dict[str, Inte
         "energy_mwh": interval(run.energy_mwh, band),
         "co2_t": interval(run.co2_t, band),
     }
-
-
-def _system_reasons(scn: Scenario, n_gpus: int, n_nodes: float, wall_h: float) -> list[Reason]:
-    system = scn.system
-    out = []
-    if system.total_gpus is not None and n_gpus > system.total_gpus:
-        out.append(
-            Reason(
-                code="size", message=f"needs {n_gpus:,} GPUs, partition has {system.total_gpus:,}"
-            )
-        )
-    elif system.max_nodes_per_job is not None and n_nodes > system.max_nodes_per_job:
-        out.append(
-            Reason(
-                code="job-size",
-                message=(
-                    f"{n_nodes:g} nodes exceeds the {system.max_nodes_per_job}-node limit per job "
-                    "(needs a reservation)"
-                ),
-            )
-        )
-    if system.status != "operational":
-        out.append(
-            Reason(code="status", message=f"{system.name} is {system.status}", blocking=False)
-        )
-    if scn.days is not None and wall_h > scn.days * HOURS_PER_DAY * (1 + 1e-9):
-        out.append(
-            Reason(
-                code="deadline",
-                message=f"takes {wall_h / HOURS_PER_DAY:.1f} days > deadline {scn.days:g} days",
-            )
-        )
-    return out
-
-
-def _v0_layout(
-    scn: Scenario, n_gpus: int, seq_len: int, batch: float
-) -> tuple[Layout, MemoryBreakdown]:
-    """Without a calibration: the given layout, or the least model-parallel one that fits."""
-    cap = scn.system.accelerator.memory_gib
-    if scn.layout is not None:
-        micro = max(1, math.floor(batch / seq_len / (scn.layout.dp * scn.layout.micro_batch_seqs)))
-        mem = memory_per_gpu(scn.model, scn.layout, cap, seq_len=seq_len, microbatches=micro)
-        return scn.layout, mem
-    best: tuple[Layout, MemoryBreakdown] | None = None
-    for tp in (1, 2, 4, 8, 16, 32, 64):
-        for pp in range(1, scn.model.n_layers + 1):
-            if tp > scn.system.gpus_per_node or n_gpus % (tp * pp) or scn.model.n_layers % pp:
-                continue
-            if scn.model.n_heads % tp:
-                continue
-            lay = Layout(tp=tp, pp=pp, dp=n_gpus // (tp * pp), zero_stage=1)
-            micro = max(1, math.floor(batch / seq_len / lay.dp))
-            mem = memory_per_gpu(scn.model, lay, cap, seq_len=seq_len, microbatches=micro)
-            if mem.fits:
-                return lay, mem
-            if best is None or mem.total_gib < best[1].total_gib:
-                best = (lay, mem)
-    if best is None:
-        raise CapacityError(f"no tensor/pipeline split fits {n_gpus} GPUs", field="gpus")
-    return best

@@ -1,7 +1,8 @@
-"""Reasons and assumptions attached to an estimate: budget checks and sourced inputs."""
+"""Parts of an estimate: reasons (system, budget), sourced assumptions, the MFU-only layout."""
 
 from __future__ import annotations
 
+import math
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
@@ -10,6 +11,9 @@ from capacity.budget import Budget
 from capacity.catalog.schemas import ExchangeRates
 from capacity.constants import DEFAULT_PUE, MEMORY_HEADROOM_FRACTION
 from capacity.cost import Money, RunCost
+from capacity.errors import CapacityError
+from capacity.layout import Layout
+from capacity.memory import MemoryBreakdown, memory_per_gpu
 from capacity.system import System
 from capacity.throughput import Throughput
 from capacity.units import HOURS_PER_DAY
@@ -137,3 +141,64 @@ def _src(system: System, key: str) -> str:
         return ""
     parts = [src.title, src.locator or "", src.url or "", f"as of {src.as_of}"]
     return ", ".join(p for p in parts if p)
+
+
+def system_reasons(scn: Scenario, n_gpus: int, n_nodes: float, wall_h: float) -> list[Reason]:
+    system = scn.system
+    out = []
+    if system.total_gpus is not None and n_gpus > system.total_gpus:
+        out.append(
+            Reason(
+                code="size", message=f"needs {n_gpus:,} GPUs, partition has {system.total_gpus:,}"
+            )
+        )
+    elif system.max_nodes_per_job is not None and n_nodes > system.max_nodes_per_job:
+        out.append(
+            Reason(
+                code="job-size",
+                message=(
+                    f"{n_nodes:g} nodes exceeds the {system.max_nodes_per_job}-node limit per job "
+                    "(needs a reservation)"
+                ),
+            )
+        )
+    if system.status != "operational":
+        out.append(
+            Reason(code="status", message=f"{system.name} is {system.status}", blocking=False)
+        )
+    if scn.days is not None and wall_h > scn.days * HOURS_PER_DAY * (1 + 1e-9):
+        out.append(
+            Reason(
+                code="deadline",
+                message=f"takes {wall_h / HOURS_PER_DAY:.1f} days > deadline {scn.days:g} days",
+            )
+        )
+    return out
+
+
+def v0_layout(
+    scn: Scenario, n_gpus: int, seq_len: int, batch: float
+) -> tuple[Layout, MemoryBreakdown]:
+    """Without a calibration: the given layout, or the least model-parallel one that fits."""
+    cap = scn.system.accelerator.memory_gib
+    if scn.layout is not None:
+        micro = max(1, math.floor(batch / seq_len / (scn.layout.dp * scn.layout.micro_batch_seqs)))
+        mem = memory_per_gpu(scn.model, scn.layout, cap, seq_len=seq_len, microbatches=micro)
+        return scn.layout, mem
+    best: tuple[Layout, MemoryBreakdown] | None = None
+    for tp in (1, 2, 4, 8, 16, 32, 64):
+        for pp in range(1, scn.model.n_layers + 1):
+            if tp > scn.system.gpus_per_node or n_gpus % (tp * pp) or scn.model.n_layers % pp:
+                continue
+            if scn.model.n_heads % tp:
+                continue
+            lay = Layout(tp=tp, pp=pp, dp=n_gpus // (tp * pp), zero_stage=1)
+            micro = max(1, math.floor(batch / seq_len / lay.dp))
+            mem = memory_per_gpu(scn.model, lay, cap, seq_len=seq_len, microbatches=micro)
+            if mem.fits:
+                return lay, mem
+            if best is None or mem.total_gib < best[1].total_gib:
+                best = (lay, mem)
+    if best is None:
+        raise CapacityError(f"no tensor/pipeline split fits {n_gpus} GPUs", field="gpus")
+    return best

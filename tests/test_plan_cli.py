@@ -154,3 +154,24 @@ def test_validate_text_lists_skipped_rows_and_the_naive_rule():
     assert res.returncode == 0, res.stderr
     assert "Not predicted:" in res.stdout and "naive rule" in res.stdout
     assert "lucie-7b" in res.stdout
+
+
+def test_measured_steps_csv_reanchors_the_estimate(tmp_path):
+    base = json.loads(run_cli("estimate", *JOB, "--nodes", "64", "--json").stdout)
+    lay = base["layout"]
+    csv_file = tmp_path / "steps.csv"
+    cols = "tp,pp,dp,zero_stage,recompute,micro_batch_seqs,step_time_s"
+    row = (
+        f"{lay['tp']},{lay['pp']},{lay['dp']},{lay['zero_stage']},{lay['recompute']},"
+        f"{lay['micro_batch_seqs']},{base['step_time_s'] * 2}"
+    )
+    csv_file.write_text(f"{cols}\n{row}\n")
+    res = run_cli("estimate", *JOB, "--nodes", "64", "--measured-steps", str(csv_file), "--json")
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    assert doc["mfu_origin"] == "measured"
+    assert doc["tokens_per_s"] < base["tokens_per_s"] * 0.75
+    bad = tmp_path / "bad.csv"
+    bad.write_text("tp,pp,dp,step_time_s\n2,1,x,3\n")
+    res = run_cli("estimate", *JOB, "--nodes", "64", "--measured-steps", str(bad))
+    assert res.returncode == 2 and "line 2" in res.stderr and "Traceback" not in res.stderr

@@ -30,3 +30,15 @@ def read_runs_csv(path: str | Path | None = None) -> tuple[str, list[dict[str, s
         raise CapacityError(f"no such file '{p}'", field="runs") from None
     except (OSError, UnicodeDecodeError, csv.Error) as exc:
         raise CapacityError(f"cannot read '{p}': {exc}", field="runs") from None
+
+
+def read_csv_rows(path: str | Path, field: str) -> list[dict[str, str]]:
+    """Rows of any small CSV as dicts of strings; CapacityError(field=...) if unreadable."""
+    p = Path(path)
+    try:
+        with p.open(newline="", encoding="utf-8") as fh:
+            return [dict(r) for r in csv.DictReader(fh)]
+    except FileNotFoundError:
+        raise CapacityError(f"no such file '{p}'", field=field) from None
+    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        raise CapacityError(f"cannot read '{p}': {exc}", field=field) from None

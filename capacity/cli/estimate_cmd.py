@@ -118,6 +118,13 @@ def estimate(
             "the GEMM efficiency and narrows the interval."
         ),
     ] = None,
+    measured_steps: Annotated[
+        str | None,
+        typer.Option(
+            help="CSV of measured steps from a benchmark allocation (columns tp, pp, dp, ..., "
+            "step_time_s; see capacity/measured.py): re-anchors the model on this system."
+        ),
+    ] = None,
     failure_rate: Annotated[
         float | None, typer.Option(help="Failures per GPU-hour (default: Llama 3's 2.0e-5).")
     ] = None,
@@ -166,6 +173,7 @@ def estimate(
         optimizer=optimizer,
         tp_across_nodes=tp_across_nodes,
         measured_step_time=measured_step_time,
+        measured_steps=measured_steps,
         failure_rate=failure_rate,
         restart_min=restart_min,
         checkpoint_gbps=checkpoint_gbps,

@@ -18,6 +18,7 @@ from capacity.errors import CapacityError
 from capacity.estimate import DEFAULT_GLOBAL_BATCH_TOKENS, Scenario
 from capacity.goodput import GoodputInputs
 from capacity.layout import Optimizer
+from capacity.measured import MeasuredStep, parse_measured_steps
 from capacity.memory import OPTIMIZERS
 from capacity.planner.space import SearchSpace
 from capacity.system import System, resolve_system
@@ -61,6 +62,14 @@ def goodput_inputs(
     if job_hours is not None:
         update["job_wall_limit_h"] = job_hours
     return GoodputInputs(**update)
+
+
+def _measured_steps(path: str | None) -> tuple[MeasuredStep, ...]:
+    if path is None:
+        return ()
+    from capacity.catalog.runs_io import read_csv_rows
+
+    return parse_measured_steps(read_csv_rows(path, "measured-steps"), path)
 
 
 def parse_precision(text: str) -> Precision:
@@ -205,6 +214,7 @@ def build_scenario(
     optimizer: str | None = None,
     tp_across_nodes: bool = False,
     measured_step_time: float | None = None,
+    measured_steps: str | None = None,
     failure_rate: float | None = None,
     restart_min: float | None = None,
     checkpoint_gbps: float | None = None,
@@ -277,6 +287,7 @@ def build_scenario(
         calibration=cat.efficiency.get("calibration"),
         goodput=goodput_inputs(failure_rate, restart_min, checkpoint_gbps, job_hours, no_goodput),
         measured_step_time_s=measured_step_time,
+        measured_steps=_measured_steps(measured_steps),
     )
     only_defaults = model is None and params is None and cluster is None
     return scn, ", ".join(defaults) if only_defaults else ""
