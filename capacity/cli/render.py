@@ -62,7 +62,7 @@ def goodput_lines(est: Estimate, indent: str = "  ") -> list[str]:
         out.append(f"{indent}{label:<26} {frac * wall:12,.1f} h  {frac:6.1%}")
     detail = (
         f"{indent}(MTBF of the job {gp.mtbf_h:,.1f} h at {gp.inputs.failure_rate_per_gpu_h:.2g} "
-        f"failures/GPU-h; checkpoint {gp.checkpoint_write_s:,.0f} s every "
+        f"failures/GPU-h; checkpoint {gp.checkpoint_write_s:,.2g} s every "
         f"{gp.checkpoint_interval_h * 60:,.0f} min (Young/Daly); restart "
         f"{gp.inputs.restart_min:g} min"
     )
