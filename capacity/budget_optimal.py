@@ -16,16 +16,18 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict
 
 from capacity.budget import Budget
-from capacity.catalog.schemas import ExchangeRates, ModelSpec, Precision
+from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
 from capacity.cost import Money
 from capacity.errors import CapacityError
 from capacity.estimate import Estimate, Scenario, convert, default_gpus, estimate
 from capacity.scaling import (
     HyperparameterEstimate,
     OptimalAllocation,
+    ScalingLaw,
     alternatives,
     budget_for_loss,
     deepseek_hyperparams,
+    loss_data_constrained,
     optimal_for_flops,
     resolve_law,
 )
@@ -33,7 +35,7 @@ from capacity.system import System
 from capacity.units import HOURS_PER_DAY
 from capacity.workload import model_from_params
 
-_PROBE_TOKENS = 1e12  # any positive amount: the estimate is linear in tokens
+_PROBE_TOKENS = 1e12  # first probe; refined once at the affordable amount
 _ITERATIONS = 12
 _START_PARAMS = 1e9  # first probe size; the iteration moves away from it
 _REL_TOL = 1e-4
@@ -60,14 +62,15 @@ def _tokens_affordable(
     probe: Estimate,
     rates: ExchangeRates | None,
 ) -> float:
-    """Tokens the budget buys at the probe's cost per token (linear in tokens)."""
+    """Tokens the budget buys at the probe's cost per token."""
+    probe_tokens = probe.scenario.tokens
     per_token: float
     if budget.unit == "gpu-hours":
-        per_token = probe.run.gpu_hours / _PROBE_TOKENS
+        per_token = probe.run.gpu_hours / probe_tokens
     elif budget.unit == "node-hours":
-        per_token = probe.run.node_hours / _PROBE_TOKENS
+        per_token = probe.run.node_hours / probe_tokens
     elif budget.unit == "days":
-        per_token = probe.wall_clock_h / HOURS_PER_DAY / _PROBE_TOKENS
+        per_token = probe.wall_clock_h / HOURS_PER_DAY / probe_tokens
     else:
         assert budget.currency is not None
         cost = probe.run.cost
@@ -83,7 +86,7 @@ def _tokens_affordable(
                 f"no exchange rate from {cost.currency} to {budget.currency} in the catalog",
                 field="budget",
             )
-        per_token = conv.amount / _PROBE_TOKENS
+        per_token = conv.amount / probe_tokens
     return budget.amount / per_token
 
 
@@ -100,6 +103,7 @@ def optimal_for_budget(
     precision: Precision = "bf16",
     seq_len: int | None = None,
     exchange_rates: ExchangeRates | None = None,
+    calibration: EfficiencyCalibration | None = None,
 ) -> BudgetOptimum:
     """Compute-optimal N and D for a budget (or the smallest budget for `target_loss`)."""
     lw = resolve_law(law)
@@ -124,6 +128,7 @@ def optimal_for_budget(
             mfu=mfu,
             precision=precision,
             exchange_rates=exchange_rates,
+            calibration=calibration,
         )
 
     def allocate(flops: float) -> OptimalAllocation:
@@ -142,19 +147,35 @@ def optimal_for_budget(
     else:
         assert budget is not None and system is not None
 
-        def budget_flops(n_params: float) -> float:
+        def tokens_for(n_params: float) -> float:
             shape = model_from_params(n_params, seq_len=seq_len)
-            probe = estimate(scenario(shape, _PROBE_TOKENS))
-            return 6 * n_params * _tokens_affordable(budget, probe, exchange_rates)
+            tokens = _PROBE_TOKENS
+            for _ in range(2):  # goodput (job chains, checkpoints) is not quite linear
+                probe = estimate(scenario(shape, tokens))
+                tokens = _tokens_affordable(budget, probe, exchange_rates)
+            return tokens
 
         n_params = _START_PARAMS
         for _ in range(_ITERATIONS):  # fixed point N = N_opt(6 N D(N))
-            flops = budget_flops(n_params)
-            opt = allocate(flops)
+            opt = allocate(6 * n_params * tokens_for(n_params))
             done = abs(opt.params / n_params - 1) < _REL_TOL
             n_params = opt.params
             if done:
                 break
+        # Spend exactly the budget at the final size: the planner's layout (and so the cost
+        # per token) can change in steps between nearby shapes, so the law's D for the last
+        # iterate need not match what the budget buys.
+        tokens = tokens_for(opt.params)
+        flops = 6 * opt.params * tokens
+        opt = opt.model_copy(
+            update={
+                "tokens": tokens,
+                "tokens_per_param": tokens / opt.params,
+                "flops": flops,
+                "total_flops": flops + (opt.inference_flops or 0.0),
+                "loss": _loss(lw, opt.params, tokens, unique_tokens),
+            }
+        )
         conversion = (
             f"{budget.describe()} on {system.name} with {gpus} GPUs buys {flops:.3e} FLOPs "
             "(6ND) at the throughput `capacity estimate` predicts for the optimal shape"
@@ -172,3 +193,9 @@ def optimal_for_budget(
         estimate=est,
         conversion=conversion,
     )
+
+
+def _loss(law: ScalingLaw, params: float, tokens: float, unique: float | None) -> float:
+    if unique is None:
+        return float(law.loss(params, tokens))
+    return float(loss_data_constrained(params, tokens, unique, law))

@@ -92,6 +92,7 @@ def optimal(
         mfu=mfu,
         seq_len=seq_len,
         exchange_rates=cat.exchange_rates,
+        calibration=cat.efficiency.get("calibration"),
     )
     if json_out:
         print(dump_json(to_json(res)))
