@@ -38,7 +38,12 @@ from capacity.planner.search import Plan, PlanChoice, PlanRequest, anchor_scale,
 from capacity.planner.space import SearchSpace
 from capacity.scaling.hyperparams import deepseek_batch_tokens
 from capacity.system import System
-from capacity.throughput import Throughput, throughput_from_mfu, throughput_from_plan
+from capacity.throughput import (
+    Throughput,
+    scale_throughput,
+    throughput_from_mfu,
+    throughput_from_plan,
+)
 from capacity.uncertainty import Band, Interval, band_for, interval
 from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR
 from capacity.workload import ParamCounts, param_counts
@@ -271,8 +276,9 @@ def _goodput(scn: Scenario, n_gpus: int, productive_h: float) -> Goodput:
 def _size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: float) -> int:
     """Smallest whole-node count whose wall-clock (goodput included) meets `scn.days`.
 
-    Starts from the catalog MFU's answer and grows until the deadline holds with the
-    throughput the estimate will use (planner or MFU) and the goodput of that job size.
+    Starts from the catalog MFU's answer, then rescales the node count by wall / deadline
+    with the throughput the estimate will use (planner or MFU) until it repeats, and
+    returns the smallest count tried that meets the deadline.
     """
     assert scn.days is not None
     g = scn.system.gpus_per_node
@@ -280,21 +286,33 @@ def _size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: f
         fpt, scn.system.accelerator, 1, mfu=scn.mfu, precision=scn.precision
     )
     target_h = scn.days * HOURS_PER_DAY
-    n = max(1, math.ceil(scn.tokens / (probe.tokens_per_s * target_h * SECONDS_PER_HOUR) / g)) * g
-    for _ in range(DEADLINE_ITERATIONS):
+
+    def wall_h(n: int) -> float:
         if scn.calibration is None or scn.mfu is not None:
             tokens_per_s = probe.tokens_per_s * n
         else:
             best = _planned(scn, n, seq_len, batch)[0].best
             if best is None:
-                return n
-            tokens_per_s = best.tokens_per_s
+                return math.inf
+            tokens_per_s = best.tokens_per_s * practical_factor(scn)
         prod = _productive_h(scn, tokens_per_s)
-        wall = prod / _goodput(scn, n, prod).ettr
-        if wall <= target_h:
-            return n
-        n = max(n + g, math.ceil(n * wall / target_h * 1.001 / g) * g)
-    return n
+        return prod / _goodput(scn, n, prod).ettr
+
+    n = max(1, math.ceil(scn.tokens / (probe.tokens_per_s * target_h * SECONDS_PER_HOUR) / g)) * g
+    tried: dict[int, float] = {}
+    for _ in range(DEADLINE_ITERATIONS):
+        if n in tried:
+            break
+        tried[n] = wall = wall_h(n)
+        if math.isinf(wall):
+            nxt = n + g
+        else:
+            nxt = max(g, math.ceil(n * wall / target_h / g) * g)
+            if wall > target_h and nxt <= n:
+                nxt = n + g
+        n = nxt
+    meets = [k for k, w in tried.items() if w <= target_h]
+    return min(meets) if meets else max(tried)
 
 
 def estimate(scn: Scenario) -> Estimate:
@@ -335,6 +353,7 @@ def estimate(scn: Scenario) -> Estimate:
 
     choice: PlanChoice | None = None
     step_s: float | None = None
+    breakdown: dict[str, float] = {}
     scale = 1.0
     if scn.calibration is not None:
         pl, scale = _planned(scn, n_gpus, seq_len, batch)
@@ -349,6 +368,7 @@ def estimate(scn: Scenario) -> Estimate:
             )
         layout, mem = choice.layout, choice.memory
         step_s = choice.step_time_s
+        breakdown = dict(choice.breakdown_s)
         if scn.layout is None:
             notes.append(
                 f"layout chosen by the planner ({pl.n_feasible:,} of {pl.n_candidates:,} "
@@ -371,6 +391,16 @@ def estimate(scn: Scenario) -> Estimate:
     else:
         origin: Literal["planner", "measured"] = "measured" if measured(scn) else "planner"
         thr = throughput_from_plan(choice, fpt, n_gpus, scn.precision, origin, scn.calibration)
+        factor = practical_factor(scn)
+        if factor < 1 and choice is not None:
+            thr = scale_throughput(thr, factor)
+            gap_s = choice.step_time_s / factor - choice.step_time_s
+            breakdown = {**choice.breakdown_s, PRACTICAL_GAP: gap_s}
+            step_s = choice.step_time_s / factor
+            notes.append(
+                f"planner optimum x{factor:.2f}: published runs without a tuned layout reached "
+                f"{factor:.0%} of it (median; catalogs/efficiency, planner_practical_efficiency)"
+            )
     productive_h = _productive_h(scn, thr.tokens_per_s)
     gp = _goodput(scn, n_gpus, productive_h)
     wall_h = productive_h / gp.ettr
@@ -420,11 +450,21 @@ def estimate(scn: Scenario) -> Estimate:
         productive_h=productive_h,
         global_batch_tokens=choice.global_batch_tokens if choice else batch,
         step_time_s=step_s if scn.mfu is None else None,
-        breakdown_s=dict(choice.breakdown_s) if choice and scn.mfu is None else {},
+        breakdown_s=breakdown if choice and scn.mfu is None else {},
         goodput=gp,
         intervals=_intervals(wall_h, run, band),
         interval_note=None if band is None else band.explanation,
     )
+
+
+PRACTICAL_GAP = "practical gap (untuned layout)"
+
+
+def practical_factor(scn: Scenario) -> float:
+    """The calibration's planner_practical_efficiency when the planner picks the layout."""
+    if scn.calibration is None or scn.mfu is not None or measured(scn) or layout_given(scn):
+        return 1.0
+    return scn.calibration.planner_practical_efficiency
 
 
 def layout_given(scn: Scenario) -> bool:

@@ -146,3 +146,48 @@ def test_validation_runs_quickly(runs, catalog):
     start = time.perf_counter()
     validate(runs, catalog)
     assert time.perf_counter() - start < 20  # README reports the measured figure (< 10 s)
+
+
+def test_practical_efficiency_is_the_median_gap_of_unpublished_layouts():
+    """Throughput +25 % too high -> 0.8; hours 20 % too low -> 0.8; median of both."""
+    from capacity.validation import practical_efficiency
+    from capacity.validation.predict import RowResult
+
+    def row(**kw):
+        base = dict(id="x", confidence="high", gave_layout=False, group="g")
+        return RowResult(**{**base, **kw})
+
+    rows = [row(throughput_error=0.25), row(hours_error=-0.2), row(hours_error=-0.2)]
+    assert practical_efficiency(rows) == pytest.approx(0.8, abs=1e-4)
+    # rows with a published layout, low confidence, or faster than predicted do not push it
+    assert practical_efficiency([row(gave_layout=True, throughput_error=1.0)]) == 1.0
+    assert practical_efficiency([row(confidence="low", throughput_error=1.0)]) == 1.0
+    assert practical_efficiency([row(throughput_error=-0.5)]) == 1.0
+
+
+def test_planner_estimates_carry_the_practical_gap(catalog):
+    """With the planner choosing, the point estimate lies inside its own P10-P90 band and
+    the gap shows in the step-time breakdown; a fixed layout is timed as is."""
+    from capacity.estimate import PRACTICAL_GAP, Scenario, estimate
+    from capacity.layout import Layout
+    from capacity.system import resolve_system
+
+    cal = catalog.efficiency["calibration"]
+    assert 0.5 < cal.planner_practical_efficiency <= 1
+    system = resolve_system(catalog, "jean-zay/h100")
+    model = catalog.model("llama-3-8b")
+    est = estimate(Scenario(model=model, tokens=1e12, system=system, n_gpus=256, calibration=cal))
+    if cal.planner_practical_efficiency < 1:
+        assert PRACTICAL_GAP in est.breakdown_s
+    band = est.intervals["wall_clock_days"]
+    assert band is not None and band.p10 <= est.wall_clock_days <= band.p90
+    fixed = estimate(
+        Scenario(
+            model=model,
+            tokens=1e12,
+            system=system,
+            calibration=cal,
+            layout=Layout(tp=1, pp=1, dp=256, zero_stage=1),
+        )
+    )
+    assert PRACTICAL_GAP not in fixed.breakdown_s

@@ -349,6 +349,13 @@ class EfficiencyCalibration(Entry):
     dp_overlap_fraction: float = Field(
         ge=0, le=1, description="share of one micro-batch's compute that hides DP traffic"
     )
+    planner_practical_efficiency: float = Field(
+        default=1.0,
+        gt=0,
+        le=1,
+        description="share of the planner's optimum that runs without a published, tuned "
+        "layout reached (median over such runs); applied when the planner picks the layout",
+    )
     residuals: tuple[ResidualBand, ...] = ()
     fit_command: str | None = None
     fit_rows: tuple[str, ...] = ()

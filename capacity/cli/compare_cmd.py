@@ -102,6 +102,7 @@ def compare(
         sort=cast(object, sort),  # type: ignore[arg-type]
         currency=currency,
         rates=cat.exchange_rates,
+        calibration=cat.efficiency.get("calibration"),
         progress=progress,
     )
     if show:

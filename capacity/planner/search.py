@@ -20,7 +20,13 @@ from capacity.errors import CapacityError
 from capacity.layout import Layout
 from capacity.memory import MemoryArrays, MemoryBreakdown, breakdown_at, memory_arrays
 from capacity.planner.hardware import Hardware, TimeParams, hardware_for, time_params
-from capacity.planner.space import Candidates, Rejection, SearchSpace, enumerate_space
+from capacity.planner.space import (
+    Candidates,
+    Rejection,
+    SearchSpace,
+    enumerate_space,
+    family_groups,
+)
 from capacity.planner.step_time import StepTimes, step_times
 from capacity.planner.work import work
 from capacity.system import System
@@ -229,16 +235,14 @@ def _memory_rejections(
     c: Candidates, total_b: np.ndarray, fits: np.ndarray, usable_b: float, capacity_gib: float
 ) -> list[Rejection]:
     """Families (TP, PP, CP, EP) none of whose layouts fit in memory."""
-    fam = np.stack([c.tp, c.pp, c.cp, c.ep], axis=1)
-    keys, inv = np.unique(fam, axis=0, return_inverse=True)
-    inv = inv.ravel()
-    any_fit = np.zeros(len(keys), dtype=bool)
-    np.logical_or.at(any_fit, inv, fits)
-    least = np.full(len(keys), np.inf)
+    first, inv = family_groups(c.tp, c.pp, c.cp, c.ep)
+    any_fit = np.bincount(inv, weights=fits, minlength=len(first)) > 0
+    least = np.full(len(first), np.inf)
     np.minimum.at(least, inv, total_b)
     out = []
     for k in np.flatnonzero(~any_fit):
-        t, p, cp, ep = (int(x) for x in keys[k])
+        row = first[k]
+        t, p, cp, ep = int(c.tp[row]), int(c.pp[row]), int(c.cp[row]), int(c.ep[row])
         name = f"TP={t} PP={p}" + (f" CP={cp}" if cp > 1 else "") + (f" EP={ep}" if ep > 1 else "")
         why = (
             f"{name}: OOM: {least[k] / GIB:.0f} GiB > {usable_b / GIB:.0f} GiB usable of "

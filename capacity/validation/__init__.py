@@ -68,17 +68,21 @@ def validate(
     cal = cal or calibration_of(catalog)
     ready, skipped = prepare_all(tuple(runs), catalog, cal)
     in_fit = {p.run.id for p in fitting.fit_rows(ready)} & set(cal.fit_rows)
-    results: dict[str, RowResult] = {}
-    for p in ready:
-        results[p.run.id] = evaluate_row(p, params_of(p, cal))
+    practical = cal.planner_practical_efficiency
+    raw = {p.run.id: evaluate_row(p, params_of(p, cal)) for p in ready}
+    results = {p.run.id: evaluate_row(p, params_of(p, cal), practical) for p in ready}
     held: dict[str, RowResult] = {}
     if heldout and len(fitting.fit_rows(ready)) > 1:
         theta = fitting.theta_of(cal, sorted({p.family for p in ready}))
-        for g, th in fitting.heldout(ready, cal, theta, _group).items():
-            cal_g = fitting.calibration_for(cal, th)
+        thetas = fitting.heldout(ready, cal, theta, _group)
+        for g in sorted({_group(p) for p in ready}):
+            # the practical efficiency is also re-derived without the group's own runs
+            others = [r for r in raw.values() if r.group != g]
+            prac = practical if practical == 1.0 else practical_efficiency(others)
+            cal_g = fitting.calibration_for(cal, thetas[g]) if g in thetas else cal
             for p in ready:
-                if _group(p) == g:
-                    held[p.run.id] = evaluate_row(p, params_of(p, cal_g))
+                if _group(p) == g and (g in thetas or not p.run.gave_layout):
+                    held[p.run.id] = evaluate_row(p, params_of(p, cal_g), prac)
     rows = []
     for run in runs:
         if run.id in skipped:
@@ -108,13 +112,55 @@ def calibrate(
     if not rows:
         raise CapacityError("no run with a throughput figure to fit on", field="runs")
     theta = fitting.fit_theta(rows, cal)
-    fitted = fitting.apply_theta(cal, theta, fit_ids=[p.run.id for p in rows], today=today)
-    val = validate(runs, catalog, fitted)
+    fit_ids = [p.run.id for p in rows]
+    fitted = fitting.apply_theta(cal, theta, fit_ids=fit_ids, today=today)
+    raw = validate(runs, catalog, fitted, heldout=False)
+    planner_rows = [r for r in raw.rows if not r.gave_layout]
+    practical = practical_efficiency(planner_rows)
+    with_practical = fitting.apply_theta(
+        cal, theta, fit_ids=fit_ids, today=today, practical=(practical, planner_ids(planner_rows))
+    )
+    val = validate(runs, catalog, with_practical)
     bands = residual_bands(val.rows, today)
     final = fitting.apply_theta(
-        cal, theta, fit_ids=[p.run.id for p in rows], today=today, residuals=bands
+        cal,
+        theta,
+        fit_ids=fit_ids,
+        today=today,
+        residuals=bands,
+        practical=(practical, planner_ids(planner_rows)),
     )
     return final, val.model_copy(update={"calibration_id": final.id})
+
+
+def _usable(rows: Sequence[RowResult]) -> list[RowResult]:
+    return [
+        r for r in rows if r.skipped_reason is None and r.confidence != "low" and not r.gave_layout
+    ]
+
+
+def planner_ids(rows: Sequence[RowResult]) -> list[str]:
+    return [r.id for r in _usable(rows)]
+
+
+def practical_efficiency(rows: Sequence[RowResult]) -> float:
+    """Median reported / predicted throughput of runs predicted at the planner's optimum.
+
+    Runs that publish no layout (Llama 1/2, OLMo 3...) ran slower than the fastest layout
+    the planner finds: framework defaults, untuned layouts, data loading, evaluation. One
+    global number (at most 1) carries that gap into estimates whose layout the planner
+    picks. Throughput errors give reported / predicted = 1 / (1 + e); hours errors give
+    predicted / reported hours = 1 + e. Returns 1 when no such run exists.
+    """
+    logs = []
+    for r in _usable(rows):
+        if r.throughput_error is not None and r.counts_for_throughput:
+            logs.append(-float(np.log1p(r.throughput_error)))
+        if r.hours_error is not None:
+            logs.append(float(np.log1p(r.hours_error)))
+    if not logs:
+        return 1.0
+    return min(1.0, round(float(np.exp(np.median(logs))), 4))
 
 
 def residual_bands(rows: Sequence[RowResult], today: dt.date) -> list[ResidualBand]:

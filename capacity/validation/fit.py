@@ -295,8 +295,13 @@ def apply_theta(
     fit_ids: Sequence[str],
     today: dt.date,
     residuals: Sequence[ResidualBand] = (),
+    practical: tuple[float, Sequence[str]] | None = None,
 ) -> EfficiencyCalibration:
-    """`cal` with the fitted values, each covered by a source naming the fit and its rows."""
+    """`cal` with the fitted values, each covered by a source naming the fit and its rows.
+
+    `practical` = (planner_practical_efficiency, the runs it is the median over); None
+    resets it to 1 (not derived yet).
+    """
     fitted = {k[5:]: round(v, 4) for k, v in theta.items() if k.startswith("gemm:")}
     gemm = []
     for g in cal.gemm:
@@ -320,21 +325,39 @@ def apply_theta(
             )
         )
     fabrics = list(cal.fabrics)  # sourced (Calculon), not fitted
-    kept_top = tuple(s for s in cal.sources if not set(s.fields) & {*SHARED_TOP, "*"})
-    top = _fit_source(fit_ids, today, SHARED_TOP)
-    return EfficiencyCalibration.model_validate(
-        {
-            **cal.model_dump(),
-            "gemm": [g.model_dump() for g in gemm],
-            "fabrics": [f.model_dump() for f in fabrics],
-            **{k: round(theta[k], 4) for k in SHARED_TOP},
-            "sources": [s.model_dump() for s in (*kept_top, top)],
-            "residuals": [r.model_dump() for r in residuals],
-            "name": "Step-time model efficiencies fitted on published training runs",
-            "fit_command": FIT_COMMAND,
-            "fit_rows": tuple(fit_ids),
-        }
-    )
+    derived = {*SHARED_TOP, "planner_practical_efficiency", "*"}
+    kept_top = tuple(s for s in cal.sources if not set(s.fields) & derived)
+    top: tuple[Source, ...] = (_fit_source(fit_ids, today, SHARED_TOP),)
+    value = 1.0
+    if practical is not None:
+        value, ids = practical
+        top += (
+            Source(
+                title=f"derived by `{FIT_COMMAND}` (capacity.validation.practical_efficiency)",
+                locator=(
+                    "median of reported / predicted throughput (or predicted / reported "
+                    f"accelerator-hours) over {len(ids)} published runs without a published "
+                    "layout, predicted at the planner's optimum: " + ", ".join(ids)
+                ),
+                as_of=today,
+                fields=("planner_practical_efficiency",),
+            ),
+        )
+    doc = {
+        **cal.model_dump(),
+        "gemm": [g.model_dump() for g in gemm],
+        "fabrics": [f.model_dump() for f in fabrics],
+        **{k: round(theta[k], 4) for k in SHARED_TOP},
+        "sources": [s.model_dump() for s in (*kept_top, *top)],
+        "residuals": [r.model_dump() for r in residuals],
+        "name": "Step-time model efficiencies fitted on published training runs",
+        "fit_command": FIT_COMMAND,
+        "fit_rows": tuple(fit_ids),
+    }
+    doc.pop("planner_practical_efficiency", None)  # unset (1.0) unless derived just now
+    if practical is not None:
+        doc["planner_practical_efficiency"] = value
+    return EfficiencyCalibration.model_validate(doc)
 
 
 def residual_band(

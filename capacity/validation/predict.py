@@ -220,9 +220,15 @@ def _err(pred: float | None, ref: float | None) -> float | None:
     return None if pred is None or ref is None else pred / ref - 1
 
 
-def evaluate_row(p: Prepared, params: TimeParams) -> RowResult:
-    """Predicted figures and signed errors (predicted / reported - 1) of one run."""
+def evaluate_row(p: Prepared, params: TimeParams, practical: float = 1.0) -> RowResult:
+    """Predicted figures and signed errors (predicted / reported - 1) of one run.
+
+    `practical` scales the planner's optimum for runs that publish no layout (the
+    calibration's planner_practical_efficiency); a published layout is timed as is.
+    """
     i, tps = best_index(p, params)
+    if not p.run.gave_layout:
+        tps *= practical
     c = p.candidates
     rc = int(c.recompute[i])
     fpt = flops_per_token(p.model, p.model.seq_len, RECOMPUTES[rc])
