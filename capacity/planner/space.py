@@ -151,7 +151,8 @@ class Rejection(BaseModel):
 
 
 def _divisors(n: int) -> list[int]:
-    return [d for d in range(1, n + 1) if n % d == 0]
+    small = [d for d in range(1, math.isqrt(n) + 1) if n % d == 0]
+    return sorted({*small, *(n // d for d in small)})
 
 
 def tp_values(
@@ -212,12 +213,16 @@ def enumerate_space(
             rejected.append(Rejection(family=f"PP={p}", reason=why, code="pp"))
     experts = m.moe_experts or 1
     eps = list(space.ep or (_divisors(experts) if m.is_moe else [1]))
-    grid: dict[str, Any] = {
+    # Two stages: the structural split (TP, PP, CP, EP, VPP) is filtered first, then
+    # crossed with the per-GPU choices, so invalid splits never reach the full product.
+    structural_grid: dict[str, Any] = {
         "tp": tps,
         "pp": pps,
         "cp": cps,
         "ep": eps,
         "vpp": list(space.vpp or VPP_CHOICES),
+    }
+    free_grid: dict[str, Any] = {
         "mb": list(space.micro_batch_seqs or MICRO_BATCHES),
         "zero": list(space.zero_stage or (0, 1, 2, 3)),
         "recompute": [RECOMPUTE_CODES[r] for r in space.recompute or RECOMPUTES],
@@ -225,17 +230,24 @@ def enumerate_space(
         "flash": list(space.flash_attention),
         "optimizer": [OPTIMIZERS.index(o) for o in space.optimizer],
     }
-    if any(len(v) == 0 for v in grid.values()):
+    if any(len(v) == 0 for v in (*structural_grid.values(), *free_grid.values())):
         return _empty(), rejected
-    mesh = np.meshgrid(*[np.asarray(v) for v in grid.values()], indexing="ij")
-    a = {k: g.ravel() for k, g in zip(grid, mesh, strict=True)}
-    tp, pp, cp, ep, v = a["tp"], a["pp"], a["cp"], a["ep"], a["vpp"]
+    st = _product(structural_grid)
+    tp, pp, cp, ep, v = st["tp"], st["pp"], st["cp"], st["ep"], st["vpp"]
     model_par = tp * pp * cp
-    ok = (n_gpus % model_par == 0) & (pp <= m.n_layers)
-    dp = np.where(ok, n_gpus // np.maximum(model_par, 1), 0)
-    ok &= (v == 1) | ((pp > 1) & (pp * v <= m.n_layers))
-    ok &= (experts % ep == 0) & (dp % np.maximum(ep, 1) == 0)
-    ok &= (tp > 1) | (a["sp"] == grid["sp"][0])  # SP means nothing without TP: one copy
+    valid = (n_gpus % model_par == 0) & (pp <= m.n_layers)
+    dp_s = np.where(valid, n_gpus // np.maximum(model_par, 1), 0)
+    valid &= (v == 1) | ((pp > 1) & (pp * v <= m.n_layers))
+    valid &= (experts % ep == 0) & (dp_s % np.maximum(ep, 1) == 0)
+    keep_s = np.flatnonzero(valid)
+    fr = _product(free_grid)
+    n_free = len(fr["mb"])
+    a = {k: np.repeat(col[keep_s], n_free) for k, col in st.items()}
+    a.update({k: np.tile(col, len(keep_s)) for k, col in fr.items()})
+    tp, pp, cp, ep, v = a["tp"], a["pp"], a["cp"], a["ep"], a["vpp"]
+    dp = np.repeat(dp_s[keep_s], n_free)
+    ok = np.ones(len(tp), dtype=bool)
+    ok &= (tp > 1) | (a["sp"] == free_grid["sp"][0])  # SP means nothing without TP: one copy
     if space.dp is not None:
         ok &= np.isin(dp, space.dp)
     steps = np.rint(batch_seqs / np.maximum(dp * a["mb"], 1)).astype(np.int64)
@@ -293,6 +305,11 @@ def _batch_rejections(
         )
         out.append(Rejection(family=name, reason=why, code="batch"))
     return out
+
+
+def _product(grid: dict[str, Any]) -> dict[str, IntArr]:
+    mesh = np.meshgrid(*[np.asarray(v) for v in grid.values()], indexing="ij")
+    return {k: g.ravel() for k, g in zip(grid, mesh, strict=True)}
 
 
 def _empty() -> Candidates:
