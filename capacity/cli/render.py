@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from capacity.cli.common import kv_table
-from capacity.estimate import Estimate
+from capacity.estimate import PRACTICAL_GAP, Estimate
 from capacity.uncertainty import Interval
 from capacity.units import human_count
 
@@ -23,6 +23,7 @@ BREAKDOWN_LABELS = {
     "pipeline_bubble": "pipeline bubble",
     "dp_comm_exposed": "DP/ZeRO comm (exposed)",
     "optimizer": "optimizer step",
+    PRACTICAL_GAP: "practical gap (untuned)",
 }
 
 
@@ -94,7 +95,9 @@ def render_estimate(est: Estimate) -> str:
         (
             "FLOPs / token",
             f"{f.model:.3e} model ({f.model / f.six_n:.2f} x 6N = {f.six_n:.3e}); "
-            f"{f.hardware:.3e} with {f.recompute} recompute",
+            f"{f.hardware:.3e} with "
+            + ("no" if f.recompute == "none" else f.recompute)
+            + " recompute",
         ),
         ("total FLOPs", f"{est.total_flops:.3e}"),
         ("system", f"{scn.system.name} [{scn.system.id}]"),
