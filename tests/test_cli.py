@@ -184,3 +184,39 @@ def test_estimate_is_fast():
     elapsed = time.perf_counter() - start
     assert res.returncode == 0
     assert elapsed < 3.0  # generous for CI; README states the measured figure
+
+
+def test_currency_conversion_says_rate_and_date():
+    """Issue 3: prices stay native; --currency converts with the dated table and says so."""
+    res = run_cli(
+        "estimate",
+        "--params",
+        "7B",
+        "--cluster",
+        "aws-p5-48xlarge",
+        "--gpus",
+        "64",
+        "--currency",
+        "EUR",
+        "--json",
+    )
+    assert res.returncode == 0, res.stderr
+    doc = json.loads(res.stdout)
+    conv = doc["cost_converted"]
+    assert doc["cost"]["currency"] == "USD" and conv["currency"] == "EUR"
+    assert conv["amount"] == pytest.approx(doc["cost"]["amount"] / conv["rate"])
+    assert conv["rate_date"]
+    text = run_cli(
+        "estimate",
+        "--params",
+        "7B",
+        "--cluster",
+        "aws-p5-48xlarge",
+        "--gpus",
+        "64",
+        "--currency",
+        "EUR",
+    ).stdout
+    assert "ECB rate of" in text
+    bad = run_cli("estimate", "--currency", "XYZ")
+    assert bad.returncode == 2 and "currency" in bad.stderr

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
+
+if TYPE_CHECKING:
+    from capacity.estimate import Estimate
 
 Recompute = Literal["none", "selective", "full"]
 
@@ -140,6 +143,12 @@ def estimate(
     no_goodput: Annotated[
         bool, typer.Option("--no-goodput", help="Leave failures, checkpoints and job chains out.")
     ] = False,
+    currency: Annotated[
+        str | None,
+        typer.Option(
+            help="Also give the cost in this currency, e.g. EUR (the catalog's dated ECB rates)."
+        ),
+    ] = None,
 ) -> None:
     from capacity.cli.common import dump_json
     from capacity.cli.scenario import build_scenario
@@ -181,11 +190,49 @@ def estimate(
         no_goodput=no_goodput,
     )
     est = run_estimate(scn)
+    converted = convert_cost(est, currency)
     if json_out:
-        print(dump_json(est.to_json()))
+        doc = est.to_json()
+        if currency is not None:
+            doc["cost_converted"] = converted
+        print(dump_json(doc))
         return
     from capacity.cli.render import render_estimate
 
     if defaults:
         print(f"Default scenario ({defaults}); see `capacity estimate --help`.\n")
     print(render_estimate(est))
+    if converted is not None:
+        print(
+            f"\ncost in {converted['currency']}: {converted['amount']:,.0f} "
+            f"(1 {converted['base']} = {converted['rate']:g} {converted['quote']}, ECB rate of "
+            f"{converted['rate_date']})"
+        )
+
+
+def convert_cost(est: Estimate, currency: str | None) -> dict[str, Any] | None:
+    """The cost in `currency` with the rate and its date, or None (no price or same currency)."""
+    from capacity.errors import CapacityError
+    from capacity.estimate import convert
+
+    if currency is None:
+        return None
+    currency = currency.upper()
+    rates = est.scenario.exchange_rates
+    known = set() if rates is None else {rates.base, *rates.rates}
+    if currency not in known:
+        raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
+    cost = est.run.cost
+    if cost is None:
+        return None
+    conv = convert(cost, currency, rates)
+    assert conv is not None and rates is not None
+    quote = cost.currency if cost.currency != rates.base else currency
+    return {
+        "amount": conv.amount,
+        "currency": currency,
+        "base": rates.base,
+        "quote": quote,
+        "rate": rates.rates.get(quote, 1.0),
+        "rate_date": str(rates.date),
+    }

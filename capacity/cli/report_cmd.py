@@ -77,8 +77,14 @@ def _own_options() -> list[inspect.Parameter]:
 
 def _signature() -> inspect.Signature:
     base = inspect.signature(estimate_cmd.estimate, eval_str=True)
-    params = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in base.parameters.values()]
-    return inspect.Signature([*params, *_own_options()])
+    own = _own_options()
+    names = {p.name for p in own}  # the report's own meaning wins (e.g. --currency)
+    params = [
+        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
+        for p in base.parameters.values()
+        if p.name not in names
+    ]
+    return inspect.Signature([*params, *own])
 
 
 def report(**kwargs: Any) -> None:
