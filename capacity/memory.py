@@ -81,6 +81,16 @@ class MemoryBreakdown(BaseModel):
     def fits(self) -> bool:
         return self.total_gib <= self.usable_gib
 
+    def parts_gib(self) -> dict[str, float]:
+        """The stacked parts, as the --json documents name them."""
+        return {
+            "weights": self.weights_gib,
+            "gradients": self.gradients_gib,
+            "optimizer": self.optimizer_gib,
+            "activations": self.activations_gib,
+            "comm_buffers": self.comm_buffers_gib,
+        }
+
 
 def optimizer_bytes(optimizer_code: ArrLike) -> tuple[Arr, Arr, Arr]:
     """(weight, gradient, optimizer) bytes per parameter for optimizer codes (OPTIMIZERS)."""

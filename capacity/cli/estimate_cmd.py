@@ -44,6 +44,27 @@ CatalogOpt = Annotated[
     ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON object instead of a table.")]
+PartitionOpt = Annotated[str | None, typer.Option(help="Partition of the cluster.")]
+NodesOpt = Annotated[int | None, typer.Option(help="Nodes (or cloud instances) to use.")]
+GpusOpt = Annotated[int | None, typer.Option(help="GPUs to use (a multiple of the node).")]
+GlobalBatchOpt = Annotated[
+    str,
+    typer.Option(help="Global batch in tokens, e.g. 4M, or 'auto' for the DeepSeek batch rule."),
+]
+SeqLenOpt = Annotated[int | None, typer.Option(help="Training sequence length.")]
+PrecisionOpt = Annotated[str, typer.Option(help="Peak to use: bf16, fp16, fp8 or tf32.")]
+TpOpt = Annotated[int | None, typer.Option(help="Fixed tensor-parallel degree.")]
+PpOpt = Annotated[int | None, typer.Option(help="Fixed pipeline-parallel degree.")]
+CpOpt = Annotated[int | None, typer.Option(help="Fixed context-parallel degree.")]
+EpOpt = Annotated[int | None, typer.Option(help="Fixed expert-parallel degree (MoE).")]
+ZeroOpt = Annotated[int | None, typer.Option(help="ZeRO stage 0-3.")]
+RecomputeOpt = Annotated[
+    str | None, typer.Option(help="Activation recompute: none, selective or full.")
+]
+MicroBatchOpt = Annotated[int | None, typer.Option(help="Micro-batch in sequences.")]
+TpAcrossNodesOpt = Annotated[
+    bool, typer.Option("--tp-across-nodes", help="Let TP span nodes (slow fabric).")
+]
 
 
 def register(app: typer.Typer) -> None:
@@ -67,9 +88,9 @@ def estimate(
     params: ParamsOpt = None,
     tokens: TokensOpt = "1T",
     cluster: ClusterOpt = None,
-    partition: Annotated[str | None, typer.Option(help="Partition of the cluster.")] = None,
-    nodes: Annotated[int | None, typer.Option(help="Nodes (or cloud instances) to use.")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs to use (a multiple of the node).")] = None,
+    partition: PartitionOpt = None,
+    nodes: NodesOpt = None,
+    gpus: GpusOpt = None,
     mfu: Annotated[
         float | None, typer.Option(help="Model-FLOPs utilisation to assume, e.g. 0.4.")
     ] = None,
@@ -81,26 +102,19 @@ def estimate(
         str | None,
         typer.Option(help="Budget to check: '500k gpu-hours', '40k node-hours', '2M EUR'."),
     ] = None,
-    seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
-    global_batch: Annotated[
-        str,
-        typer.Option(
-            help="Global batch in tokens, e.g. 4M, or 'auto' for the DeepSeek batch rule."
-        ),
-    ] = "4M",
-    precision: Annotated[str, typer.Option(help="Peak to use: bf16, fp16, fp8 or tf32.")] = "bf16",
-    tp: Annotated[int | None, typer.Option(help="Fixed tensor-parallel degree.")] = None,
-    pp: Annotated[int | None, typer.Option(help="Fixed pipeline-parallel degree.")] = None,
+    seq_len: SeqLenOpt = None,
+    global_batch: GlobalBatchOpt = "4M",
+    precision: PrecisionOpt = "bf16",
+    tp: TpOpt = None,
+    pp: PpOpt = None,
     dp: Annotated[int | None, typer.Option(help="Fixed data-parallel degree.")] = None,
-    zero: Annotated[int | None, typer.Option(help="ZeRO stage 0-3.")] = None,
-    recompute: Annotated[
-        str | None, typer.Option(help="Activation recompute: none, selective or full.")
-    ] = None,
-    micro_batch: Annotated[int | None, typer.Option(help="Micro-batch in sequences.")] = None,
+    zero: ZeroOpt = None,
+    recompute: RecomputeOpt = None,
+    micro_batch: MicroBatchOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
-    cp: Annotated[int | None, typer.Option(help="Fixed context-parallel degree.")] = None,
-    ep: Annotated[int | None, typer.Option(help="Fixed expert-parallel degree (MoE).")] = None,
+    cp: CpOpt = None,
+    ep: EpOpt = None,
     vpp: Annotated[
         int | None, typer.Option(help="Interleaved pipeline chunks per GPU (1 = plain 1F1B).")
     ] = None,
@@ -111,9 +125,7 @@ def estimate(
         str | None,
         typer.Option(help="adam-mixed (default), adam-mixed-fp32-grads or adam-bf16."),
     ] = None,
-    tp_across_nodes: Annotated[
-        bool, typer.Option("--tp-across-nodes", help="Let TP span nodes (slow fabric).")
-    ] = False,
+    tp_across_nodes: TpAcrossNodesOpt = False,
     measured_step_time: Annotated[
         float | None,
         typer.Option(

@@ -6,7 +6,27 @@ from typing import Annotated, Any
 
 import typer
 
-from capacity.cli.estimate_cmd import CatalogOpt, ClusterOpt, JsonOpt, ModelOpt, ParamsOpt
+from capacity.cli.estimate_cmd import (
+    CatalogOpt,
+    ClusterOpt,
+    CpOpt,
+    EpOpt,
+    GlobalBatchOpt,
+    GpusOpt,
+    JsonOpt,
+    MicroBatchOpt,
+    ModelOpt,
+    NodesOpt,
+    ParamsOpt,
+    PartitionOpt,
+    PpOpt,
+    PrecisionOpt,
+    RecomputeOpt,
+    SeqLenOpt,
+    TpAcrossNodesOpt,
+    TpOpt,
+    ZeroOpt,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -30,27 +50,21 @@ def plan(
     params: ParamsOpt = None,
     tokens: Annotated[str, typer.Option(help="Training tokens, e.g. 2T.")] = "1T",
     cluster: ClusterOpt = None,
-    partition: Annotated[str | None, typer.Option(help="Partition of the cluster.")] = None,
-    nodes: Annotated[int | None, typer.Option(help="Nodes (or cloud instances) to use.")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs to use (a multiple of the node).")] = None,
-    global_batch: Annotated[
-        str, typer.Option(help="Global batch in tokens, e.g. 4M, or 'auto' (DeepSeek rule).")
-    ] = "4M",
-    seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
+    partition: PartitionOpt = None,
+    nodes: NodesOpt = None,
+    gpus: GpusOpt = None,
+    global_batch: GlobalBatchOpt = "4M",
+    seq_len: SeqLenOpt = None,
     top: Annotated[int, typer.Option(help="How many layouts to show.")] = 10,
-    precision: Annotated[str, typer.Option(help="bf16, fp16, fp8 or tf32.")] = "bf16",
-    tp: Annotated[int | None, typer.Option(help="Fix the tensor-parallel degree.")] = None,
-    pp: Annotated[int | None, typer.Option(help="Fix the pipeline-parallel degree.")] = None,
-    cp: Annotated[int | None, typer.Option(help="Fix the context-parallel degree.")] = None,
-    ep: Annotated[int | None, typer.Option(help="Fix the expert-parallel degree.")] = None,
-    zero: Annotated[int | None, typer.Option(help="Fix the ZeRO stage (0-3).")] = None,
-    recompute: Annotated[
-        str | None, typer.Option(help="Fix recompute: none, selective or full.")
-    ] = None,
-    micro_batch: Annotated[int | None, typer.Option(help="Fix the micro-batch size.")] = None,
-    tp_across_nodes: Annotated[
-        bool, typer.Option("--tp-across-nodes", help="Let TP span nodes (slow fabric).")
-    ] = False,
+    precision: PrecisionOpt = "bf16",
+    tp: TpOpt = None,
+    pp: PpOpt = None,
+    cp: CpOpt = None,
+    ep: EpOpt = None,
+    zero: ZeroOpt = None,
+    recompute: RecomputeOpt = None,
+    micro_batch: MicroBatchOpt = None,
+    tp_across_nodes: TpAcrossNodesOpt = False,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:

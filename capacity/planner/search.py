@@ -80,13 +80,7 @@ class PlanChoice(BaseModel):
             "global_batch_tokens": self.global_batch_tokens,
             "breakdown_s": self.breakdown_s,
             "memory_per_gpu_gib": self.memory.total_gib,
-            "memory_breakdown_gib": {
-                "weights": self.memory.weights_gib,
-                "gradients": self.memory.gradients_gib,
-                "optimizer": self.memory.optimizer_gib,
-                "activations": self.memory.activations_gib,
-                "comm_buffers": self.memory.comm_buffers_gib,
-            },
+            "memory_breakdown_gib": self.memory.parts_gib(),
             "fits_memory": self.memory.fits,
         }
 
