@@ -49,7 +49,8 @@ def test_sane_ranges(catalog):
             assert peak is None or 0 < peak < 10_000, acc.id  # dense, < 10 PFLOP/s
         assert 8 <= acc.memory_gib <= 512, acc.id
     for off in catalog.cloud.values():
-        assert off.price_per_hour > 0
+        if off.price_per_hour is None:  # listed without a public price
+            continue
         per_gpu = off.price_per_hour / off.accelerators_per_instance
         assert 0.2 < per_gpu < 40, off.id
     for grid in catalog.grids.values():

@@ -197,8 +197,10 @@ class CloudOffering(Entry):
     accelerators_per_instance: int = Field(gt=0, le=128)
     interconnect: str | None = None
     inter_node_gbit_per_s: float | None = Field(default=None, gt=0)
-    price_per_hour: float = Field(gt=0, description="per instance-hour")
-    currency: str = Field(pattern=r"^[A-Z]{3}$")
+    price_per_hour: float | None = Field(
+        default=None, gt=0, description="per instance-hour; absent when no public price exists"
+    )
+    currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     pricing_model: Literal["on-demand", "reserved-1y", "reserved-3y", "spot", "committed"] = (
         "on-demand"
     )
@@ -207,6 +209,12 @@ class CloudOffering(Entry):
     pue: float | None = Field(default=None, ge=1, le=3)
     node_power_kw: float | None = Field(default=None, gt=0, le=200)
     max_instances: int | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _price_has_currency(self) -> CloudOffering:
+        if self.price_per_hour is not None and self.currency is None:
+            raise ValueError("price_per_hour needs a currency")
+        return self
 
 
 class Grid(Entry):
