@@ -267,12 +267,15 @@ def _goodput(scn: Scenario, n_gpus: int, productive_h: float) -> Goodput:
     )
 
 
-def _size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: float) -> int:
+def _size_for_deadline(
+    scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: float
+) -> tuple[int, tuple[Plan, float] | None]:
     """Smallest whole-node count whose wall-clock (goodput included) meets `scn.days`.
 
     Starts from the catalog MFU's answer, then rescales the node count by wall / deadline
     with the throughput the estimate will use (planner or MFU) until it repeats, and
-    returns the smallest count tried that meets the deadline.
+    returns the smallest count tried that meets the deadline, with its plan (reused by
+    the estimate) when the planner was used.
     """
     assert scn.days is not None
     g = scn.system.gpus_per_node
@@ -280,12 +283,14 @@ def _size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: f
         fpt, scn.system.accelerator, 1, mfu=scn.mfu, precision=scn.precision
     )
     target_h = scn.days * HOURS_PER_DAY
+    plans: dict[int, tuple[Plan, float]] = {}
 
     def wall_h(n: int) -> float:
         if scn.calibration is None or scn.mfu is not None:
             tokens_per_s = probe.tokens_per_s * n
         else:
-            best = _planned(scn, n, seq_len, batch)[0].best
+            plans[n] = _planned(scn, n, seq_len, batch)
+            best = plans[n][0].best
             if best is None:
                 return math.inf
             tokens_per_s = best.tokens_per_s * practical_factor(scn)
@@ -306,7 +311,8 @@ def _size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: f
                 nxt = n + g
         n = nxt
     meets = [k for k, w in tried.items() if w <= target_h]
-    return min(meets) if meets else max(tried)
+    chosen = min(meets) if meets else max(tried)
+    return chosen, plans.get(chosen)
 
 
 def estimate(scn: Scenario) -> Estimate:
@@ -320,12 +326,13 @@ def estimate(scn: Scenario) -> Estimate:
     if batch_note:
         notes.append(batch_note)
 
+    sized_plan: tuple[Plan, float] | None = None
     if scn.n_gpus is not None:
         n_gpus = scn.n_gpus
     elif scn.layout is not None:
         n_gpus = scn.layout.gpus
     elif scn.days is not None:
-        n_gpus = _size_for_deadline(scn, fpt, seq_len, batch)
+        n_gpus, sized_plan = _size_for_deadline(scn, fpt, seq_len, batch)
         notes.append(f"job sized to finish within {scn.days:g} days: {n_gpus} GPUs")
     else:
         n_gpus = default_gpus(system)
@@ -350,7 +357,7 @@ def estimate(scn: Scenario) -> Estimate:
     breakdown: dict[str, float] = {}
     scale = 1.0
     if scn.calibration is not None:
-        pl, scale = _planned(scn, n_gpus, seq_len, batch)
+        pl, scale = sized_plan or _planned(scn, n_gpus, seq_len, batch)
         notes += pl.notes
         choice = pl.best or pl.least_memory
         if choice is None:
