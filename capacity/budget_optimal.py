@@ -24,7 +24,6 @@ from capacity.scaling import (
     HyperparameterEstimate,
     OptimalAllocation,
     ScalingLaw,
-    alternatives,
     budget_for_loss,
     deepseek_hyperparams,
     loss_data_constrained,
@@ -187,7 +186,7 @@ def optimal_for_budget(
         target_loss=target_loss,
         flops_budget=flops,
         optimum=opt,
-        alternatives=tuple(alternatives(flops, lw)),
+        alternatives=tuple(_around(opt, lw)),
         hyperparams=deepseek_hyperparams(flops),
         model=shape,
         estimate=est,
@@ -199,3 +198,31 @@ def _loss(law: ScalingLaw, params: float, tokens: float, unique: float | None) -
     if unique is None:
         return float(law.loss(params, tokens))
     return float(loss_data_constrained(params, tokens, unique, law))
+
+
+ALTERNATIVE_FACTORS = (0.25, 0.5, 2.0, 4.0)  # "a quarter, half, twice, four times the size"
+
+
+def _around(opt: OptimalAllocation, law: ScalingLaw) -> list[OptimalAllocation]:
+    """Same FLOPs as `opt`, other sizes: N = f x N*, D = 6 N* D* / (6 N)."""
+    flops = 6 * opt.params * opt.tokens
+    rows = []
+    for f in ALTERNATIVE_FACTORS:
+        n = f * opt.params
+        d = flops / (6 * n)
+        rows.append(
+            opt.model_copy(
+                update={
+                    "params": n,
+                    "tokens": d,
+                    "tokens_per_param": d / n,
+                    "loss": _loss(law, n, d, opt.unique_tokens),
+                    "method": "alternative",
+                    "size_factor": f,
+                    "epochs": None if opt.unique_tokens is None else d / opt.unique_tokens,
+                    "inference_flops": None,
+                    "total_flops": flops,
+                }
+            )
+        )
+    return rows

@@ -156,7 +156,7 @@ def to_json(res: BudgetOptimum) -> dict[str, object]:
 
 def render_optimal(res: BudgetOptimum) -> str:
     from capacity.cli.common import kv_table, table
-    from capacity.cli.render import money
+    from capacity.cli.render import money, span
     from capacity.units import human_count
 
     opt, est = res.optimum, res.estimate
@@ -189,7 +189,10 @@ def render_optimal(res: BudgetOptimum) -> str:
         rows += [
             ("system", f"{est.scenario.system.name} [{est.scenario.system.id}]"),
             ("job", f"{est.n_gpus:,} GPUs, MFU {est.throughput.mfu:.1%}"),
-            ("wall-clock", f"{est.wall_clock_days:,.1f} days"),
+            (
+                "wall-clock",
+                span(est.wall_clock_days, est.intervals.get("wall_clock_days")) + " days",
+            ),
             ("GPU-hours", f"{est.run.gpu_hours:,.0f}"),
             ("node-hours", f"{est.run.node_hours:,.0f}"),
             ("cost", money(cost.amount, cost.currency) if cost else "no public price"),
