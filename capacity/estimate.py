@@ -40,7 +40,6 @@ from capacity.scaling.hyperparams import deepseek_batch_tokens
 from capacity.system import System
 from capacity.throughput import (
     Throughput,
-    scale_throughput,
     throughput_from_mfu,
     throughput_from_plan,
 )
@@ -237,7 +236,11 @@ def _planned(
 
 
 def plan_scenario(scn: Scenario, n_gpus: int, top: int = 10) -> Plan:
-    """The planner's ranked layouts for the scenario on `n_gpus` (needs a calibration)."""
+    """The planner's ranked layouts for the scenario on `n_gpus` (needs a calibration).
+
+    Like the estimate, the layouts are shown at the practical efficiency when the planner
+    chooses them (see `practical_factor`).
+    """
     if scn.calibration is None:
         raise CapacityError(
             "the catalog has no efficiency calibration (catalogs/efficiency/calibration.toml)",
@@ -245,7 +248,16 @@ def plan_scenario(scn: Scenario, n_gpus: int, top: int = 10) -> Plan:
         )
     seq_len = scn.seq_len or scn.model.seq_len
     batch, _ = global_batch(scn, flops_per_token(scn.model, seq_len))
-    return _planned(scn, n_gpus, seq_len, batch, top)[0]
+    pl = _planned(scn, n_gpus, seq_len, batch, top)[0]
+    factor = practical_factor(scn)
+    if factor >= 1:
+        return pl
+    return pl.model_copy(
+        update={
+            "choices": tuple(c.at_practical(factor, PRACTICAL_GAP) for c in pl.choices),
+            "notes": (*pl.notes, practical_note(factor)),
+        }
+    )
 
 
 def _productive_h(scn: Scenario, tokens_per_s: float) -> float:
@@ -367,6 +379,10 @@ def estimate(scn: Scenario) -> Estimate:
                 f"({system.gpus_per_node} per node): {why}",
                 field="gpus",
             )
+        factor = practical_factor(scn)
+        if factor < 1:
+            choice = choice.at_practical(factor, PRACTICAL_GAP)
+            notes.append(practical_note(factor))
         layout, mem = choice.layout, choice.memory
         step_s = choice.step_time_s
         breakdown = dict(choice.breakdown_s)
@@ -392,16 +408,6 @@ def estimate(scn: Scenario) -> Estimate:
     else:
         origin: Literal["planner", "measured"] = "measured" if measured(scn) else "planner"
         thr = throughput_from_plan(choice, fpt, n_gpus, scn.precision, origin, scn.calibration)
-        factor = practical_factor(scn)
-        if factor < 1 and choice is not None:
-            thr = scale_throughput(thr, factor)
-            gap_s = choice.step_time_s / factor - choice.step_time_s
-            breakdown = {**choice.breakdown_s, PRACTICAL_GAP: gap_s}
-            step_s = choice.step_time_s / factor
-            notes.append(
-                f"planner optimum x{factor:.2f}: published runs without a tuned layout reached "
-                f"{factor:.0%} of it (median; catalogs/efficiency, planner_practical_efficiency)"
-            )
     productive_h = _productive_h(scn, thr.tokens_per_s)
     gp = _goodput(scn, n_gpus, productive_h)
     wall_h = productive_h / gp.ettr
@@ -459,6 +465,13 @@ def estimate(scn: Scenario) -> Estimate:
 
 
 PRACTICAL_GAP = "practical gap (untuned layout)"
+
+
+def practical_note(factor: float) -> str:
+    return (
+        f"planner optimum x{factor:.2f}: published runs without a tuned layout reached "
+        f"{factor:.0%} of it (median; catalogs/efficiency, planner_practical_efficiency)"
+    )
 
 
 def practical_factor(scn: Scenario) -> float:

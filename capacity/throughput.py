@@ -119,17 +119,3 @@ def throughput_from_plan(
         mfu_origin=origin,
         mfu_source=source,
     )
-
-
-def scale_throughput(thr: Throughput, factor: float) -> Throughput:
-    """The same throughput at `factor` of its speed (MFU, HFU and TFLOP/s scale alike)."""
-    return thr.model_copy(
-        update={
-            "tokens_per_s": thr.tokens_per_s * factor,
-            "mfu": thr.mfu * factor,
-            "hfu": thr.hfu * factor,
-            "model_tflops_per_gpu": thr.model_tflops_per_gpu * factor,
-            "hardware_tflops_per_gpu": thr.hardware_tflops_per_gpu * factor,
-            "mfu_source": f"{thr.mfu_source}; x{factor:.2f} planner practical efficiency",
-        }
-    )

@@ -191,3 +191,22 @@ def test_planner_estimates_carry_the_practical_gap(catalog):
         )
     )
     assert PRACTICAL_GAP not in fixed.breakdown_s
+
+
+def test_plan_and_estimate_agree_on_the_best_layout(catalog):
+    """`capacity plan` shows its layouts at the same practical efficiency as the estimate."""
+    from capacity.estimate import Scenario, estimate, plan_scenario
+    from capacity.system import resolve_system
+
+    scn = Scenario(
+        model=catalog.model("mixtral-8x7b"),
+        tokens=2e12,
+        system=resolve_system(catalog, "jean-zay/h100"),
+        n_gpus=256,
+        calibration=catalog.efficiency["calibration"],
+    )
+    est = estimate(scn)
+    best = plan_scenario(scn, est.n_gpus, top=1).choices[0]
+    assert best.layout == est.layout
+    assert best.tokens_per_s == pytest.approx(est.throughput.tokens_per_s)
+    assert best.step_time_s == pytest.approx(est.step_time_s)

@@ -66,6 +66,21 @@ class PlanChoice(BaseModel):
     breakdown_s: dict[str, float]
     memory: MemoryBreakdown
 
+    def at_practical(self, factor: float, gap_label: str) -> PlanChoice:
+        """The same layout at `factor` of its modelled speed; the gap becomes a breakdown line."""
+        step = self.step_time_s / factor
+        return self.model_copy(
+            update={
+                "step_time_s": step,
+                "tokens_per_s": self.tokens_per_s * factor,
+                "mfu": self.mfu * factor,
+                "hfu": self.hfu * factor,
+                "model_tflops_per_gpu": self.model_tflops_per_gpu * factor,
+                "hardware_tflops_per_gpu": self.hardware_tflops_per_gpu * factor,
+                "breakdown_s": {**self.breakdown_s, gap_label: step - self.step_time_s},
+            }
+        )
+
     def to_json(self) -> dict[str, object]:
         return {
             "layout": self.layout.model_dump(),
