@@ -220,3 +220,12 @@ def test_currency_conversion_says_rate_and_date():
     assert "ECB rate of" in text
     bad = run_cli("estimate", "--currency", "XYZ")
     assert bad.returncode == 2 and "currency" in bad.stderr
+
+
+def test_v100_trains_in_fp16_by_default_and_empty_model_is_refused():
+    res = run_cli(
+        "estimate", "--cluster", "jean-zay/v100-32g", "--params", "1B", "--tokens", "20B", "--json"
+    )
+    assert res.returncode == 0, res.stderr
+    bad = run_cli("estimate", "--model", "")
+    assert bad.returncode == 2 and "model" in bad.stderr

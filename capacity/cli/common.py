@@ -37,6 +37,8 @@ def resolve_model(
         from capacity.workload import model_from_params
 
         return model_from_params(parse_quantity(params, field="params"), seq_len=seq_len)
+    if model is not None and not model.strip():
+        raise CapacityError("is empty: give a model name or a config.json path", field="model")
     name = model or DEFAULT_MODEL
     looks_like_path = name.endswith(".json") or os.sep in name or Path(name).is_file()
     if looks_like_path:

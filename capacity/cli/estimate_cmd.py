@@ -52,7 +52,12 @@ GlobalBatchOpt = Annotated[
     typer.Option(help="Global batch in tokens, e.g. 4M, or 'auto' for the DeepSeek batch rule."),
 ]
 SeqLenOpt = Annotated[int | None, typer.Option(help="Training sequence length.")]
-PrecisionOpt = Annotated[str, typer.Option(help="Peak to use: bf16, fp16, fp8 or tf32.")]
+PrecisionOpt = Annotated[
+    str,
+    typer.Option(
+        help="Peak to use: auto (bf16, or fp16 where the part has no bf16), bf16, fp16, fp8, tf32."
+    ),
+]
 TpOpt = Annotated[int | None, typer.Option(help="Fixed tensor-parallel degree.")]
 PpOpt = Annotated[int | None, typer.Option(help="Fixed pipeline-parallel degree.")]
 CpOpt = Annotated[int | None, typer.Option(help="Fixed context-parallel degree.")]
@@ -104,7 +109,7 @@ def estimate(
     ] = None,
     seq_len: SeqLenOpt = None,
     global_batch: GlobalBatchOpt = "4M",
-    precision: PrecisionOpt = "bf16",
+    precision: PrecisionOpt = "auto",
     tp: TpOpt = None,
     pp: PpOpt = None,
     dp: Annotated[int | None, typer.Option(help="Fixed data-parallel degree.")] = None,

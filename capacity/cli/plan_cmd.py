@@ -56,7 +56,7 @@ def plan(
     global_batch: GlobalBatchOpt = "4M",
     seq_len: SeqLenOpt = None,
     top: Annotated[int, typer.Option(help="How many layouts to show.")] = 10,
-    precision: PrecisionOpt = "bf16",
+    precision: PrecisionOpt = "auto",
     tp: TpOpt = None,
     pp: PpOpt = None,
     cp: CpOpt = None,

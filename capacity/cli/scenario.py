@@ -72,9 +72,17 @@ def _measured_steps(path: str | None) -> tuple[MeasuredStep, ...]:
     return parse_measured_steps(read_csv_rows(path, "measured-steps"), path)
 
 
-def parse_precision(text: str) -> Precision:
+def parse_precision(text: str, system: System | None = None) -> Precision:
+    """A precision name; 'auto' = bf16, or fp16 on parts without bf16 (V100)."""
+    if text == "auto":
+        acc = system.accelerator if system is not None else None
+        if acc is not None and acc.peak_tflops_bf16 is None and acc.peak_tflops_fp16 is not None:
+            return "fp16"
+        return "bf16"
     if text not in PRECISIONS:
-        raise CapacityError(f"'{text}' is not one of {', '.join(PRECISIONS)}", field="precision")
+        raise CapacityError(
+            f"'{text}' is not one of auto, {', '.join(PRECISIONS)}", field="precision"
+        )
     return cast(Precision, text)
 
 
@@ -280,7 +288,7 @@ def build_scenario(
         global_batch_auto=parse_global_batch(global_batch) is None,
         space=space,
         mfu=mfu,
-        precision=parse_precision(precision),
+        precision=parse_precision(precision, system),
         days=days,
         budget=parsed_budget,
         exchange_rates=cat.exchange_rates,
