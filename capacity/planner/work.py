@@ -201,7 +201,9 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     heads_local = m.n_heads / tp
     s_flop, s_mem = _gemm(tokens, m.dim_head, seq_len, 2 * heads_local)  # unfused scores
     nonflash = ~c.flash
-    layer_gemm_flop_s = (flop * gemm_mult + np.where(nonflash, s_flop * attn_mult, 0)) / peak
+    layer_gemm_flop_s = flop * gemm_mult / hw.linear_flop_s + np.where(
+        nonflash, s_flop * attn_mult / hw.other_gemm_flop_s, 0
+    )
     layer_gemm_mem_s = (mem * gemm_mult + np.where(nonflash, s_mem * attn_mult, 0)) / hbm
     executed = attn_flop * CAUSAL_FLASH_FRACTION.value * attn_mult
     layer_flash_s = np.where(c.flash, executed / peak16, 0.0)
@@ -280,7 +282,7 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
         ep_bw_s=ep_bw * n_ep,
         ep_hops=ep_hops * n_ep,
         ep_inter=ep_inter.astype(f64),
-        head_gemm_flop_s=hf * 3 / peak,
+        head_gemm_flop_s=hf * 3 / hw.other_gemm_flop_s,
         head_gemm_mem_s=hmem * 3 / hbm,
         head_elem_s=ce_b / hbm,
         head_tp_bw_s=np.where(tp > 1, head_tp_bw * head_tp_on, 0.0),
