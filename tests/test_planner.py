@@ -197,7 +197,13 @@ def test_fp8_speedup_reproduces_olmo_core_and_is_flagged_uncalibrated(catalog, c
 
     def best(precision):
         req = request(
-            catalog, cal, model, "lambda-8x-h100-sxm", 512, SearchSpace(), seq_len=4096,
+            catalog,
+            cal,
+            model,
+            "lambda-8x-h100-sxm",
+            512,
+            SearchSpace(),
+            seq_len=4096,
             precision=precision,
         )
         return plan(req)
