@@ -122,7 +122,9 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
     """Build the run's request and its feasible candidates; CapacityError = skip reason."""
     if run.precision == "fp8":
         raise CapacityError(
-            "fp8 training: GEMM efficiency is calibrated on bf16/fp16 runs only", field="precision"
+            "fp8 training: GEMM efficiency is fitted on bf16/fp16 runs; the fp8 factor is not "
+            "validated on training runs",
+            field="precision",
         )
     model = run_model(run)
     system = run_system(run, catalog)
