@@ -327,6 +327,19 @@ def _size_for_deadline(
     return chosen, plans.get(chosen)
 
 
+def band_caveats(scn: Scenario) -> tuple[str, ...]:
+    """Why the validation band may not cover this estimate (a measurement re-anchors both)."""
+    if scn.calibration is None or measured(scn):
+        return ()
+    out = []
+    acc = scn.system.accelerator
+    if not scn.calibration.gemm_for(acc.id).calibrated:
+        out.append(f"no published run on {acc.name} is in the fit, so its error may be larger")
+    if scn.precision == "fp8":
+        out.append("the band comes from 16-bit runs; fp8 is uncalibrated")
+    return tuple(out)
+
+
 def estimate(scn: Scenario) -> Estimate:
     model, system = scn.model, scn.system
     seq_len = scn.seq_len or model.seq_len
@@ -437,6 +450,7 @@ def estimate(scn: Scenario) -> Estimate:
         scn.calibration,
         measured=measured(scn),
         layout_given=layout_given(scn),
+        caveats=band_caveats(scn),
     )
     return Estimate(
         scenario=scn,

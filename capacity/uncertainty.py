@@ -44,9 +44,16 @@ _WHAT = {
 
 
 def band_for(
-    cal: EfficiencyCalibration | None, *, measured: bool = False, layout_given: bool = False
+    cal: EfficiencyCalibration | None,
+    *,
+    measured: bool = False,
+    layout_given: bool = False,
+    caveats: tuple[str, ...] = (),
 ) -> Band | None:
-    """The band matching how the estimate was made (measured > fixed layout > planner)."""
+    """The band matching how the estimate was made (measured > fixed layout > planner).
+
+    `caveats` say why this estimate may fall outside it (e.g. an accelerator with no
+    published run in the fit)."""
     if cal is None:
         return None
     order = ["planner"]
@@ -67,7 +74,7 @@ def band_for(
         explanation=(
             f"P10-P90 = the 10th-90th percentile of reported / predicted time over {res.n_rows} "
             f"held-out figures of published runs ({_WHAT.get(res.id, res.id)}): "
-            f"x{res.ratio_p10:.2f} to x{res.ratio_p90:.2f}"
+            f"x{res.ratio_p10:.2f} to x{res.ratio_p90:.2f}" + "".join(f"; {c}" for c in caveats)
         ),
     )
 

@@ -216,3 +216,23 @@ def test_fp8_speedup_reproduces_olmo_core_and_is_flagged_uncalibrated(catalog, c
     assert bf16.best.tokens_per_s / 512 * practical == pytest.approx(10_000, rel=0.10)
     assert any("fp8" in n and "uncalibrated" in n for n in fp8.notes)
     assert not any("fp8" in n for n in bf16.notes)
+
+
+def test_interval_note_warns_where_the_band_does_not_apply(catalog, cal):
+    import capacity
+
+    def note(cluster, precision="bf16"):
+        scn = capacity.Scenario(
+            model=catalog.model("llama-2-7b"),
+            tokens=1e12,
+            system=resolve_system(catalog, cluster),
+            n_gpus=64,
+            precision=precision,
+            calibration=cal,
+        )
+        return capacity.estimate_run(scn).interval_note or ""
+
+    assert "no published run on AMD Instinct MI250X" in note("lumi")
+    assert "fp8 is uncalibrated" in note("jean-zay/h100", "fp8")
+    plain = note("jean-zay/h100")
+    assert "P10-P90" in plain and "uncalibrated" not in plain and "no published run" not in plain

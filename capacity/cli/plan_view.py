@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from capacity.cli.common import table
 from capacity.cli.render import breakdown_lines, goodput_lines
-from capacity.estimate import Estimate, layout_given
+from capacity.estimate import Estimate, layout_given, measured
 from capacity.planner import Plan, PlanChoice
 from capacity.uncertainty import Interval, band_for, interval
 from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR, human_count
@@ -18,7 +18,7 @@ def layout_days(c: PlanChoice, best: Estimate) -> tuple[float, Interval | None]:
     hours = best.scenario.tokens / c.tokens_per_s / SECONDS_PER_HOUR / ettr
     band = band_for(
         best.scenario.calibration,
-        measured=best.scenario.measured_step_time_s is not None,
+        measured=measured(best.scenario),
         layout_given=layout_given(best.scenario),
     )
     days = hours / HOURS_PER_DAY
