@@ -105,7 +105,7 @@ def assumptions(scn: Scenario, thr: Throughput, run: RunCost) -> list[Assumption
             value=f"{acc.memory_gib:g} GiB, {MEMORY_HEADROOM_FRACTION.value:.0%} kept free",
             source=_src(scn.system, f"{acc.id}.memory_gib"),
         ),
-        Assumption(name="power basis", value=run.power_basis, source="capacity.cost docstring"),
+        Assumption(name="power basis", value=run.power_basis, source=_power_source(scn)),
         Assumption(
             name="PUE",
             value=f"{run.pue:g} ({run.pue_origin})",
@@ -127,6 +127,13 @@ def assumptions(scn: Scenario, thr: Throughput, run: RunCost) -> list[Assumption
             )
         )
     return out
+
+
+def _power_source(scn: Scenario) -> str:
+    sys_ = scn.system
+    if sys_.node_power_kw is not None:
+        return _src(sys_, f"{sys_.id}.node_power_kw") or "catalog"
+    return _src(sys_, f"{sys_.accelerator.id}.tdp_w") or "accelerator TDP (catalog)"
 
 
 def _pue_source(scn: Scenario, run: RunCost) -> str:

@@ -48,7 +48,9 @@ def peak_tflops(acc: Accelerator, precision: Precision) -> float:
     peak = acc.peak_tflops(precision)
     if peak is None:
         raise CapacityError(
-            f"{acc.name} has no published dense {precision} peak in the catalog", field="precision"
+            f"{acc.name} has no published dense {precision} peak in the catalog (see `capacity "
+            f"catalog show {acc.id}`; add an assumed peak with --catalog DIR to plan anyway)",
+            field="precision",
         )
     return peak
 
