@@ -210,3 +210,15 @@ def test_plan_and_estimate_agree_on_the_best_layout(catalog):
     assert best.layout == est.layout
     assert best.tokens_per_s == pytest.approx(est.throughput.tokens_per_s)
     assert best.step_time_s == pytest.approx(est.step_time_s)
+
+
+def test_mi250x_rows_count_gcds_unless_the_node_has_four_modules(runs, catalog):
+    from capacity.validation.runs import run_system
+
+    falcon = next(r for r in runs if r.id == "falcon-40b")
+    gcd = run_system(falcon.model_copy(update={"accelerator": "mi250x"}), catalog)
+    assert gcd.accelerator.id == "amd-mi250x-gcd" and gcd.gpus_per_node == 8
+    module = run_system(
+        falcon.model_copy(update={"accelerator": "mi250x", "gpus_per_node": 4}), catalog
+    )
+    assert module.accelerator.id == "amd-mi250x"

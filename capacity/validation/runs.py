@@ -216,11 +216,18 @@ def run_model(run: PublishedRun) -> ModelSpec:
         raise CapacityError(f"shape invalid: {err['msg']}", field="shape") from None
 
 
+MI250X_MODULE, MI250X_GCD = "amd-mi250x", "amd-mi250x-gcd"
+MI250X_MODULES_PER_NODE = 4  # LUMI-G and Frontier nodes: 4 modules = 8 GCDs
+
+
 def run_system(run: PublishedRun, catalog: Catalog) -> System:
     """A one-off system for the run: its accelerator from the catalog, its node and network."""
     if run.accelerator is None:
         raise CapacityError("no accelerator given", field="accelerator")
     acc = catalog.accelerator(run.accelerator)
+    if acc.id == MI250X_MODULE and run.gpus_per_node != MI250X_MODULES_PER_NODE:
+        # Papers count what PyTorch and Slurm see as a GPU: a GCD, 8 per node (LUMI, Frontier).
+        acc = catalog.accelerator(MI250X_GCD)
     if acc.vendor.lower() == "google":
         raise CapacityError(
             f"{acc.name}: the 3D-torus ICI interconnect is not modelled "
