@@ -18,7 +18,8 @@ Conventions (stated in every output that shows FLOPs):
 * The input-embedding lookup is not a matmul and costs nothing; the LM head
   is a matmul even with tied embeddings. Norms, softmax, activations and the
   optimizer step (< 2 % of the total) are left out, as in both references.
-* MoE counts the router and the top-k + shared experts each token visits.
+* MoE counts the router and the top-k + shared experts each token visits; MLA
+  (DeepSeek-V2) its down- and up-projections, and its q/k and v head widths.
 
 `6 N D` (Kaplan et al. 2020 Sec. 2.1) is reported beside the exact count.
 """
@@ -31,7 +32,12 @@ from pydantic import BaseModel, ConfigDict
 
 from capacity.catalog.schemas import ModelSpec
 from capacity.constants import BACKWARD_TO_FORWARD, FLOP_PER_MAC, TRAIN_FLOP_PER_PARAM_TOKEN
-from capacity.workload import expert_ffn_dim, lm_head_params, param_counts
+from capacity.workload import (
+    attention_matmul_weights,
+    expert_ffn_dim,
+    lm_head_params,
+    param_counts,
+)
 
 Recompute = Literal["none", "selective", "full"]
 
@@ -54,17 +60,18 @@ class FlopsPerToken(BaseModel):
     recompute: Recompute
 
 
-def layer_matmul_weights(m: ModelSpec) -> int:
-    """Weights one token multiplies by in one block (biases and norms excluded)."""
-    q_out = m.n_heads * m.dim_head
-    kv_out = m.kv_heads * m.dim_head
-    attn = m.d_model * q_out + 2 * m.d_model * kv_out + q_out * m.d_model
+def layer_matmul_weights(m: ModelSpec) -> float:
+    """Weights one token multiplies by in one block, averaged over the blocks (biases and
+    norms excluded; an MoE model's leading dense blocks count at their share)."""
+    attn = attention_matmul_weights(m)
     mats = 3 if m.ffn_kind == "swiglu" else 2
+    dense = attn + mats * m.d_model * m.ffn_dim
     if not m.is_moe:
-        return attn + mats * m.d_model * m.ffn_dim
+        return dense
     assert m.moe_experts is not None and m.moe_top_k is not None
     experts = (m.moe_top_k + m.moe_shared_experts) * mats * m.d_model * expert_ffn_dim(m)
-    return attn + m.d_model * m.moe_experts + experts
+    moe = attn + m.d_model * m.moe_experts + experts
+    return (m.moe_layers * moe + m.moe_dense_layers * dense) / m.n_layers
 
 
 def flops_per_token(
@@ -78,8 +85,8 @@ def flops_per_token(
     s = seq_len or m.seq_len
     fwd_layers = _MAC * m.n_layers * layer_matmul_weights(m)
     fwd_head = _MAC * lm_head_params(m)
-    # QK^T and attention x V: each s x d_head per head per token, both matmuls.
-    fwd_attn = 2 * _MAC * m.n_layers * s * m.n_heads * m.dim_head
+    # QK^T and attention x V: s x d_head per head per token each (MLA: its q/k and v widths).
+    fwd_attn = _MAC * m.n_layers * s * m.n_heads * (m.qk_dim + m.v_dim)
     model = _TRAIN * (fwd_layers + fwd_head + fwd_attn)
     extra = {"none": 0.0, "selective": fwd_attn, "full": fwd_layers + fwd_attn}[recompute]
     return FlopsPerToken(

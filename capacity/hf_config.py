@@ -1,7 +1,8 @@
 """Read a Hugging Face `config.json` (already parsed to a dict) into a `ModelSpec`.
 
-Families: Llama, Mistral, Mixtral, Qwen2 (and other Llama-like configs), GPT-NeoX,
-Falcon, Bloom and GPT-2. Key names follow the `transformers` configuration classes.
+Families: Llama, Mistral, Mixtral, Qwen2 (and other Llama-like configs), DeepSeek-V2/V3
+(MLA + DeepSeekMoE, also Kimi K2), GPT-NeoX, Falcon, Bloom and GPT-2. Key names follow
+the `transformers` configuration classes.
 Pure: the CLI reads the file and passes the dict.
 """
 
@@ -33,6 +34,8 @@ def family_of(cfg: dict[str, Any]) -> str:
     for fam in ("gpt_neox", "falcon", "bloom", "gpt2", "mixtral", "qwen2_moe"):
         if mtype == fam:
             return fam
+    if mtype in {"deepseek_v2", "deepseek_v3", "kimi_k2"} or "deepseekv" in archs:
+        return "deepseek"
     if mtype in {"refinedweb", "refinedwebmodel", "rw"} or "rwforcausallm" in archs:
         return "falcon"
     if mtype in _LLAMA_LIKE or any(f in archs for f in ("llama", "mistral", "qwen2")):
@@ -47,7 +50,7 @@ def family_of(cfg: dict[str, Any]) -> str:
         return "llama"  # most decoder-only configs use these names
     raise CapacityError(
         f"unsupported model_type '{cfg.get('model_type')}' (supported: Llama, Mistral, Mixtral, "
-        "Qwen2, GPT-NeoX, Falcon, Bloom, GPT-2)",
+        "Qwen2, DeepSeek-V2/V3, GPT-NeoX, Falcon, Bloom, GPT-2)",
         field="model",
     )
 
@@ -78,6 +81,37 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
             fields["moe_top_k"] = _get(cfg, "num_experts_per_tok")
             if cfg.get("moe_intermediate_size"):
                 fields["moe_expert_ffn_dim"] = cfg["moe_intermediate_size"]
+    elif fam == "deepseek":
+        # DeepSeek-V2/V3 (and Kimi K2): MLA attention, DeepSeekMoE after the first dense blocks.
+        if int(cfg.get("moe_layer_freq", 1)) != 1:
+            raise CapacityError(
+                "config.json: MoE blocks every moe_layer_freq > 1 layers are not modelled",
+                field="model",
+            )
+        experts = cfg.get("n_routed_experts")
+        fields = {
+            "n_layers": _get(cfg, "num_hidden_layers"),
+            "d_model": _get(cfg, "hidden_size"),
+            "n_heads": _get(cfg, "num_attention_heads"),
+            "head_dim": _get(cfg, "qk_nope_head_dim"),
+            "kv_lora_rank": _get(cfg, "kv_lora_rank"),
+            "q_lora_rank": cfg.get("q_lora_rank"),
+            "qk_rope_head_dim": cfg.get("qk_rope_head_dim", 0),
+            "v_head_dim": cfg.get("v_head_dim"),
+            "ffn_dim": _get(cfg, "intermediate_size"),
+            "ffn_kind": "swiglu",
+            "vocab_size": _get(cfg, "vocab_size"),
+            "seq_len": _get(cfg, "max_position_embeddings", default=4096),
+            "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+        }
+        if experts:
+            fields.update(
+                moe_experts=experts,
+                moe_top_k=_get(cfg, "num_experts_per_tok"),
+                moe_shared_experts=cfg.get("n_shared_experts") or 0,
+                moe_expert_ffn_dim=_get(cfg, "moe_intermediate_size"),
+                moe_dense_layers=cfg.get("first_k_dense_replace") or 0,
+            )
     elif fam == "gpt_neox":
         fields = {
             "n_layers": _get(cfg, "num_hidden_layers"),

@@ -41,7 +41,13 @@ from capacity.constants import (
 )
 from capacity.layout import RECOMPUTE_CODES, Layout
 from capacity.units import GIB
-from capacity.workload import attention_params, expert_ffn_dim, mlp_params, norm_params
+from capacity.workload import (
+    attention_params,
+    dense_layer_params,
+    expert_ffn_dim,
+    mlp_params,
+    norm_params,
+)
 
 Arr = npt.NDArray[np.float64]
 ArrLike = npt.ArrayLike
@@ -125,7 +131,8 @@ def model_state_bytes_arr(
 
 
 def layer_params_split(m: ModelSpec) -> tuple[float, float, float]:
-    """One block's (TP-split dense, replicated router, one routed expert) parameters."""
+    """One block's (TP-split dense, replicated router, one routed expert) parameters
+    (an MoE block of an MoE model)."""
     dense = attention_params(m) + 2 * norm_params(m)
     if not m.is_moe:
         return float(dense + mlp_params(m, m.ffn_dim)), 0.0, 0.0
@@ -146,14 +153,18 @@ def stage_params_arr(
     n_layers = np.ceil(m.n_layers / pp_) if layers is None else np.asarray(layers, dtype=float)
     dense, router, expert = layer_params_split(m)
     experts = (m.moe_experts or 0) / ep_ * expert / tp_
-    body_dense = n_layers * (dense / tp_ + router)
+    # The most loaded stage holds MoE blocks; an MoE model's leading dense blocks
+    # (DeepSeek) only share a stage when there are fewer MoE blocks than its layers.
+    n_moe = np.minimum(n_layers, m.moe_layers) if m.is_moe else n_layers
+    n_dense = n_layers - n_moe
+    body_dense = n_moe * (dense / tp_ + router) + n_dense * dense_layer_params(m) / tp_
     embed = m.vocab_size * m.d_model / tp_
     if m.position_embedding == "learned":
         embed = embed + m.seq_len * m.d_model
     head = m.vocab_size * m.d_model / tp_  # tied weights get a copy on the last stage
     single = embed + (0 if m.tied_embeddings else head)
     ends = np.where(pp_ == 1, single, np.maximum(embed, head))
-    return body_dense + ends, n_layers * experts
+    return body_dense + ends, n_moe * experts
 
 
 def stage_params(m: ModelSpec, layout: Layout) -> float:
@@ -185,17 +196,19 @@ def activation_bytes_per_layer_arr(
     flash = np.asarray(flash_attention, dtype=bool)
     h = m.d_model
     a2, d1 = ACT_BYTES.value, DROPOUT_MASK_BYTES.value
-    q = m.n_heads * m.dim_head
-    kv = m.kv_heads * m.dim_head
+    q = m.n_heads * m.qk_dim
+    k, v = m.kv_heads * m.qk_dim, m.kv_heads * m.v_dim
+    out = m.n_heads * m.v_dim
     # Replicated across TP unless sequence parallel: the two norm inputs, the attention
     # and MLP inputs, two dropout masks (Korthikanti's 10 s*b*h).
     replicated = (2 * a2 + 2 * a2 + 2 * d1) * s * b * h
     # Split by TP: Q, K, V, attention output (input of the output projection), MLP hidden.
-    attn = a2 * s * b * (2 * q + 2 * kv)
-    f = expert_ffn_dim(m)
-    tokens_per_expert = (m.moe_top_k or 1) + m.moe_shared_experts
+    attn = a2 * s * b * (q + k + v + out)
+    f = expert_ffn_dim(m) * ((m.moe_top_k or 1) + m.moe_shared_experts)
+    if m.moe_dense_layers:  # the widest block sets the peak
+        f = max(f, m.ffn_dim)
     mlp_tensors = 3 if m.ffn_kind == "swiglu" else 2  # gate & up & product, or fc1 & act
-    mlp = a2 * s * b * f * mlp_tensors * tokens_per_expert
+    mlp = a2 * s * b * f * mlp_tensors
     # softmax output (2 B), dropout mask (1 B), dropout output (2 B) per score.
     scores = np.where(~flash & (rc == NONE), (2 * a2 + d1) * m.n_heads * s * s * b, 0.0)
     split = attn + mlp + scores

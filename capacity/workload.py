@@ -36,14 +36,32 @@ class ParamCounts(BaseModel):
     active: int  # per token (MoE: top-k + shared experts)
     non_embedding: int
     embedding: int  # input embedding (+ learned positions) and untied LM head
-    per_layer_total: int
+    per_layer_total: int  # of an MoE block where the first blocks are dense
     per_layer_active: int
 
 
-def attention_params(m: ModelSpec) -> int:
+def attention_matmul_weights(m: ModelSpec) -> int:
+    """Weights of one block's attention projections (what a token multiplies by)."""
+    if m.is_mla:
+        assert m.kv_lora_rank is not None  # narrowed by is_mla
+        h, heads, lora = m.d_model, m.n_heads, m.kv_lora_rank
+        q_up = heads * m.qk_dim
+        q = h * m.q_lora_rank + m.q_lora_rank * q_up if m.q_lora_rank else h * q_up
+        kv = h * (lora + m.qk_rope_head_dim) + lora * heads * (m.dim_head + m.v_dim)
+        return q + kv + heads * m.v_dim * h
     q_out = m.n_heads * m.dim_head
     kv_out = m.kv_heads * m.dim_head
-    weights = m.d_model * q_out + 2 * m.d_model * kv_out + q_out * m.d_model
+    return m.d_model * q_out + 2 * m.d_model * kv_out + q_out * m.d_model
+
+
+def attention_params(m: ModelSpec) -> int:
+    weights = attention_matmul_weights(m)
+    if m.is_mla:  # the norms of the query and KV latents (DeepSeek-V2 modeling code)
+        assert m.kv_lora_rank is not None
+        per = 2 if m.norm == "layernorm" else 1
+        return weights + per * (m.kv_lora_rank + (m.q_lora_rank or 0))
+    q_out = m.n_heads * m.dim_head
+    kv_out = m.kv_heads * m.dim_head
     bias = q_out + 2 * kv_out + m.d_model if m.linear_bias else 0
     return weights + bias
 
@@ -64,13 +82,17 @@ def expert_ffn_dim(m: ModelSpec) -> int:
     return m.moe_expert_ffn_dim or m.ffn_dim
 
 
+def dense_layer_params(m: ModelSpec) -> int:
+    """Parameters of one block with a dense MLP (every block of a dense model)."""
+    return attention_params(m) + 2 * norm_params(m) + mlp_params(m, m.ffn_dim)
+
+
 def layer_params(m: ModelSpec) -> tuple[int, int]:
-    """(total, active) parameters of one transformer block."""
+    """(total, active) parameters of one transformer block (an MoE block for MoE models)."""
     attn = attention_params(m)
     norms = 2 * norm_params(m)
     if not m.is_moe:
-        mlp = mlp_params(m, m.ffn_dim)
-        return attn + mlp + norms, attn + mlp + norms
+        return dense_layer_params(m), dense_layer_params(m)
     assert m.moe_experts is not None and m.moe_top_k is not None  # narrowed by is_moe
     expert = mlp_params(m, expert_ffn_dim(m))
     router = m.d_model * m.moe_experts
@@ -93,8 +115,10 @@ def param_counts(m: ModelSpec) -> ParamCounts:
     per_total, per_active = layer_params(m)
     emb = embedding_params(m)
     final_norm = norm_params(m)
-    body_total = m.n_layers * per_total + final_norm
-    body_active = m.n_layers * per_active + final_norm
+    dense = m.moe_dense_layers * dense_layer_params(m)
+    n_like = m.n_layers - m.moe_dense_layers
+    body_total = n_like * per_total + dense + final_norm
+    body_active = n_like * per_active + dense + final_norm
     return ParamCounts(
         total=body_total + emb,
         active=body_active + emb,

@@ -236,3 +236,23 @@ def test_interval_note_warns_where_the_band_does_not_apply(catalog, cal):
     assert "fp8 is uncalibrated" in note("jean-zay/h100", "fp8")
     plain = note("jean-zay/h100")
     assert "P10-P90" in plain and "uncalibrated" not in plain and "no published run" not in plain
+
+
+def test_mla_moe_model_is_planned_and_its_dense_blocks_are_counted_once(catalog, cal):
+    """DeepSeek-V3 (arXiv:2412.19437): 3 dense blocks then 58 MoE blocks, MLA attention."""
+    from capacity.layout import Layout
+    from capacity.memory import stage_params
+    from capacity.workload import param_counts
+
+    model = catalog.model("deepseek-v3")
+    whole = stage_params(model, Layout(tp=1, pp=1, dp=1))
+    assert whole == pytest.approx(param_counts(model).total, rel=1e-6)
+    # with PP=2 the heavier stage holds 31 MoE blocks (the dense ones sit on the other)
+    half = stage_params(model, Layout(tp=1, pp=2, dp=1))
+    assert half > whole / 2
+    req = request(
+        catalog, cal, model, "scaleway-nabu", 2048, SearchSpace(), seq_len=4096, batch=63e6
+    )
+    pl = plan(req)
+    assert pl.best is not None and pl.best.memory.fits
+    assert 0.05 < pl.best.mfu < 0.6

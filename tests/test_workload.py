@@ -46,6 +46,10 @@ def test_every_catalog_model_matches_its_published_count(catalog):
         ("mixtral-8x7b.json", 46.7e9),
         # Qwen2 technical report (arXiv:2407.10671) / model card: 7.62B.
         ("qwen2-7b.json", 7.62e9),
+        # DeepSeek-V2 (arXiv:2405.04434) Sec. 3.1.2: 236B total (MLA + DeepSeekMoE).
+        ("deepseek-v2.json", 236e9),
+        # DeepSeek-V3 technical report (arXiv:2412.19437) Sec. 4.2: 671B total.
+        ("deepseek-v3.json", 671e9),
     ],
 )
 def test_hf_config_param_counts(name, published):
@@ -61,6 +65,33 @@ def test_falcon_config_nominal_size():
     spec = spec_from_hf_config(cfg, name="falcon-7b.json")
     assert spec.kv_heads == 1 and spec.parallel_block
     assert param_counts(spec).total == pytest.approx(7e9, rel=0.02)
+
+
+@pytest.mark.parametrize(
+    ("name", "active_b"),
+    [
+        # DeepSeek-V2 (arXiv:2405.04434) Sec. 3.1.2: 21B activated per token.
+        ("deepseek-v2.json", 21),
+        # DeepSeek-V3 (arXiv:2412.19437) Sec. 4.2: 37B activated per token.
+        ("deepseek-v3.json", 37),
+    ],
+)
+def test_mla_moe_active_params(name, active_b):
+    cfg = json.loads((DATA / "hf_configs" / name).read_text())
+    spec = spec_from_hf_config(cfg, name=name)
+    assert spec.is_mla and spec.qk_dim == 192 and spec.v_dim == 128 and spec.moe_dense_layers
+    assert param_counts(spec).active / 1e9 == pytest.approx(active_b, rel=0.02)
+
+
+def test_mla_attention_flops_use_its_head_widths(catalog):
+    """Scores over (128 + 64)-wide query/key heads and 128-wide value heads (DeepSeek-V3
+    report Sec. 2.1.1), 128 heads, 61 layers: 2 x 61 x s x 128 x (192 + 128) forward."""
+    from capacity.flops import flops_per_token
+
+    m = catalog.model("deepseek-v3")
+    f4k, f8k = flops_per_token(m, 4096, "none"), flops_per_token(m, 8192, "none")
+    assert f4k.forward_attention == 2 * 61 * 4096 * 128 * (192 + 128)
+    assert (f8k.model - f4k.model) == pytest.approx(3 * f4k.forward_attention)
 
 
 def test_mixtral_active_params():

@@ -245,6 +245,16 @@ class ModelSpec(Entry):
     moe_top_k: int | None = Field(default=None, gt=0)
     moe_shared_experts: int = Field(default=0, ge=0)
     moe_expert_ffn_dim: int | None = Field(default=None, gt=0, description="default ffn_dim")
+    moe_dense_layers: int = Field(
+        default=0, ge=0, description="leading blocks with a dense MLP of ffn_dim (DeepSeek)"
+    )
+    # Multi-head latent attention (DeepSeek-V2 arXiv:2405.04434 Sec. 2.1): K and V come
+    # from a shared latent of kv_lora_rank, Q from one of q_lora_rank (or directly);
+    # head_dim is the no-RoPE part of a query/key head, qk_rope_head_dim the RoPE part.
+    kv_lora_rank: int | None = Field(default=None, gt=0, description="MLA: KV latent width")
+    q_lora_rank: int | None = Field(default=None, gt=0, description="MLA: query latent width")
+    qk_rope_head_dim: int = Field(default=0, ge=0, description="MLA: decoupled RoPE key dims")
+    v_head_dim: int | None = Field(default=None, gt=0, description="MLA: default head_dim")
     reported_params_b: float | None = Field(
         default=None, gt=0, description="the parameter count its authors publish (for tests)"
     )
@@ -263,6 +273,15 @@ class ModelSpec(Entry):
             raise ValueError("moe_experts and moe_top_k go together")
         if self.moe_experts and self.moe_top_k and self.moe_top_k > self.moe_experts:
             raise ValueError("moe_top_k cannot exceed moe_experts")
+        if self.moe_dense_layers and (
+            self.moe_experts is None or self.moe_dense_layers >= self.n_layers
+        ):
+            raise ValueError("moe_dense_layers needs an MoE model and fewer than n_layers")
+        mla_only = (self.q_lora_rank, self.v_head_dim, self.qk_rope_head_dim or None)
+        if self.kv_lora_rank is None and any(x is not None for x in mla_only):
+            raise ValueError("q_lora_rank, qk_rope_head_dim and v_head_dim need kv_lora_rank (MLA)")
+        if self.kv_lora_rank is not None and self.n_kv_heads not in (None, self.n_heads):
+            raise ValueError("MLA gives every head its own key and value: leave n_kv_heads out")
         return self
 
     @property
@@ -276,6 +295,23 @@ class ModelSpec(Entry):
     @property
     def is_moe(self) -> bool:
         return self.moe_experts is not None
+
+    @property
+    def is_mla(self) -> bool:
+        return self.kv_lora_rank is not None
+
+    @property
+    def qk_dim(self) -> int:
+        """Width of one query/key head in the score matmul (MLA adds the RoPE part)."""
+        return self.dim_head + self.qk_rope_head_dim
+
+    @property
+    def v_dim(self) -> int:
+        return self.v_head_dim or self.dim_head
+
+    @property
+    def moe_layers(self) -> int:
+        return self.n_layers - self.moe_dense_layers if self.is_moe else 0
 
 
 class ExchangeRates(Sourced):

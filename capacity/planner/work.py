@@ -6,7 +6,9 @@ arithmetic; the fit re-times the same `Work` thousands of times. Conventions:
 
 * GEMMs per block (per GPU after TP): QKV (K=h, N=(q+2kv)/TP), attention output
   (K=q/TP, N=h), MLP in (K=h, N=f or 2f for SwiGLU over TP) and out (K=f/TP,
-  N=h); M = tokens of the micro-batch on the GPU (micro-batch x seq / CP). MoE
+  N=h); MLA (DeepSeek-V2) replaces QKV with latent down-projections (replicated
+  over TP) and per-head up-projections; M = tokens of the micro-batch on the GPU
+  (micro-batch x seq / CP). MoE
   experts see M = tokens x top-k x EP / experts each. HBM traffic of a GEMM is
   2 (MK + KN + MN) bytes (16-bit operands). The LM head is a GEMM on the last stage.
 * Backward = 2 x forward (Narayanan et al. 2021 App. A); full recompute repeats
@@ -141,32 +143,77 @@ def _gemm(tokens: Arr, k: Arr | float, n: Arr | float, count: Arr | float = 1.0)
     return flop, mem
 
 
-def _layer_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr) -> tuple[Arr, Arr]:
-    """Forward FLOPs and HBM bytes of one block's weight GEMMs on one GPU, one micro-batch."""
+def _attention_gemms(m: ModelSpec, tokens: Arr, tp: Arr) -> tuple[Arr, Arr]:
+    """Forward FLOPs and HBM bytes of one block's attention projections on one GPU."""
+    h, heads = m.d_model, m.n_heads
+    if not m.is_mla:
+        q = heads * m.dim_head
+        kv = m.kv_heads * m.dim_head
+        f_qkv, b_qkv = _gemm(tokens, h, (q + 2 * kv) / tp)
+        f_o, b_o = _gemm(tokens, q / tp, h)
+        return f_qkv + f_o, b_qkv + b_o
+    # MLA: the down-projections to the latents are replicated across TP, the
+    # up-projections and the output projection are split by heads.
+    assert m.kv_lora_rank is not None
+    lora = m.kv_lora_rank
+    parts = [
+        _gemm(tokens, h, lora + m.qk_rope_head_dim),
+        _gemm(tokens, lora, heads * (m.dim_head + m.v_dim) / tp),
+        _gemm(tokens, heads * m.v_dim / tp, h),
+    ]
+    if m.q_lora_rank:
+        parts += [
+            _gemm(tokens, h, m.q_lora_rank),
+            _gemm(tokens, m.q_lora_rank, heads * m.qk_dim / tp),
+        ]
+    else:
+        parts.append(_gemm(tokens, h, heads * m.qk_dim / tp))
+    flop, mem = parts[0]
+    for f_p, b_p in parts[1:]:
+        flop, mem = flop + f_p, mem + b_p
+    return flop, mem
+
+
+def _mlp_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr) -> tuple[Arr, Arr]:
+    """Forward FLOPs and HBM bytes of one block's MLP (averaged over an MoE model's dense
+    and MoE blocks)."""
     h = m.d_model
-    q = m.n_heads * m.dim_head
-    kv = m.kv_heads * m.dim_head
     mats_in = 2 if m.ffn_kind == "swiglu" else 1
-    f_qkv, b_qkv = _gemm(tokens, h, (q + 2 * kv) / tp)
-    f_o, b_o = _gemm(tokens, q / tp, h)
-    flop, mem = f_qkv + f_o, b_qkv + b_o
-    f = expert_ffn_dim(m)
+    f_in, b_in = _gemm(tokens, h, mats_in * m.ffn_dim / tp)
+    f_out, b_out = _gemm(tokens, m.ffn_dim / tp, h)
+    dense = (f_in + f_out, b_in + b_out)
     if not m.is_moe:
-        f_in, b_in = _gemm(tokens, h, mats_in * m.ffn_dim / tp)
-        f_out, b_out = _gemm(tokens, m.ffn_dim / tp, h)
-        return flop + f_in + f_out, mem + b_in + b_out
+        return dense
     assert m.moe_experts is not None and m.moe_top_k is not None
+    f = expert_ffn_dim(m)
     f_r, b_r = _gemm(tokens, h, m.moe_experts)  # router, replicated
     local = m.moe_experts / ep
     per_expert = tokens * m.moe_top_k * ep / m.moe_experts
     f_in, b_in = _gemm(per_expert, h, mats_in * f / tp, local)
     f_out, b_out = _gemm(per_expert, f / tp, h, local)
-    flop, mem = flop + f_r + f_in + f_out, mem + b_r + b_in + b_out
+    flop, mem = f_r + f_in + f_out, b_r + b_in + b_out
     if m.moe_shared_experts:
         s_in, sb_in = _gemm(tokens, h, mats_in * f / tp, m.moe_shared_experts)
         s_out, sb_out = _gemm(tokens, f / tp, h, m.moe_shared_experts)
         flop, mem = flop + s_in + s_out, mem + sb_in + sb_out
-    return flop, mem
+    w = m.moe_dense_layers / m.n_layers
+    return (1 - w) * flop + w * dense[0], (1 - w) * mem + w * dense[1]
+
+
+def _layer_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr) -> tuple[Arr, Arr]:
+    """Forward FLOPs and HBM bytes of one block's weight GEMMs on one GPU, one micro-batch."""
+    fa, ba = _attention_gemms(m, tokens, tp)
+    fm, bm = _mlp_gemms(m, tokens, tp, ep)
+    return fa + fm, ba + bm
+
+
+def mlp_width_per_token(m: ModelSpec) -> float:
+    """MLP hidden width one token goes through (MoE: top-k + shared experts), block average."""
+    moe = expert_ffn_dim(m) * ((m.moe_top_k or 1) + m.moe_shared_experts)
+    if not m.is_moe:
+        return float(m.ffn_dim)
+    w = m.moe_dense_layers / m.n_layers
+    return (1 - w) * moe + w * m.ffn_dim
 
 
 def _link(inter: npt.ArrayLike, hw: Hardware, per_node: npt.ArrayLike = 1.0) -> Arr:
@@ -188,18 +235,18 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     g = hw.gpus_per_node
     a2 = ACT_BYTES.value
     h = m.d_model
-    q = m.n_heads * m.dim_head
-    kv = m.kv_heads * m.dim_head
+    kv = m.kv_heads * (m.qk_dim + m.v_dim) / 2  # one of K, V (their mean width)
     tokens = mb * seq_len / cp  # GEMM rows of one micro-batch on one GPU
     peak, peak16, hbm = hw.peak_flop_s, hw.peak_16bit_flop_s, hw.hbm_b_per_s
 
     # -- one block, one micro-batch: GEMMs, attention core, elementwise traffic
     gemm_mult = 3 + full
     flop, mem = _layer_gemms(m, tokens, tp, ep)
-    attn_flop = 4 * tokens * seq_len * q / tp  # QK^T and AV, full (non-causal) count
+    # QK^T and AV, full (non-causal) count
+    attn_flop = 2 * tokens * seq_len * m.n_heads * (m.qk_dim + m.v_dim) / tp
     attn_mult = 3 + attn_again
     heads_local = m.n_heads / tp
-    s_flop, s_mem = _gemm(tokens, m.dim_head, seq_len, 2 * heads_local)  # unfused scores
+    s_flop, s_mem = _gemm(tokens, (m.qk_dim + m.v_dim) / 2, seq_len, 2 * heads_local)  # unfused
     nonflash = ~c.flash
     layer_gemm_flop_s = flop * gemm_mult / hw.linear_flop_s + np.where(
         nonflash, s_flop * attn_mult / hw.other_gemm_flop_s, 0
@@ -208,7 +255,7 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     executed = attn_flop * CAUSAL_FLASH_FRACTION.value * attn_mult
     layer_flash_s = np.where(c.flash, executed / peak16, 0.0)
     sp_div = np.where(c.sp, tp, 1.0)
-    f_tok = expert_ffn_dim(m) * ((m.moe_top_k or 1) + m.moe_shared_experts)
+    f_tok = mlp_width_per_token(m)
     mlp_passes = (2 if m.ffn_kind == "swiglu" else 1) + 1
     elem_b = a2 * tokens * (ELEMENTWISE_PASSES.value * h / sp_div + mlp_passes * f_tok / tp)
     softmax_b = SOFTMAX_BYTES_PER_SCORE.value * heads_local * tokens * seq_len
