@@ -7,12 +7,13 @@ micro-batch's compute that hides data-parallel traffic. Not fitted (sourced
 constants): link latencies and the HBM efficiency. No per-run or per-model
 factor exists: every run of a family shares the same parameters.
 
-Objective: sum over fit rows of log(predicted / reported throughput)^2, where
-"predicted" is the planner's best layout under the row's constraints (so the
-layout choice moves with the parameters). Rows excluded from the fit: low
-confidence, duplicated figures, rows without a throughput figure (hours-only
-rows are validation only). Minimiser: Nelder-Mead on logit-transformed bounded
-parameters (numpy only). Cross-validation refits with each source group held out.
+Objective: sum over fit rows of log(predicted / reported throughput or
+accelerator-hours)^2, where "predicted" is the planner's best layout under the
+row's constraints (so the layout choice moves with the parameters). Rows
+excluded from the fit: low confidence, duplicated figures, rows without a
+published layout or GPU count (validation only, see `fit_rows`). Minimiser:
+Nelder-Mead on logit-transformed bounded parameters (numpy only).
+Cross-validation refits with each source group held out.
 """
 
 from __future__ import annotations
@@ -68,15 +69,19 @@ def _uses_hours(p: Prepared) -> bool:
 
 
 def fit_rows(prepared: Sequence[Prepared]) -> list[Prepared]:
-    """Rows the fit may use: a published layout, not low confidence, a figure to match.
+    """Rows the fit may use: a published layout and GPU count, not low confidence, a
+    figure to match.
 
     Runs without a published layout are predicted with the planner's optimum, which no
-    real run is held to; they are validation only, so they cannot bend the physics.
+    real run is held to; runs without a published GPU count are timed on an assumed one
+    (e.g. DeepSeek-V2's PP16 EP8 on 1,024 GPUs). Both are validation only, so they
+    cannot bend the physics.
     """
     return [
         p
         for p in prepared
         if p.run.gave_layout
+        and p.run.gave_gpu_count
         and p.run.confidence != "low"
         and (_uses_throughput(p) or _uses_hours(p))
     ]

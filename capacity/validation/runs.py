@@ -97,10 +97,23 @@ class PublishedRun(BaseModel):
     inter_node_gbit_per_s: float | None = None
     flash_attention: bool | None = None
     throughput_duplicate_of: str | None = None
+    # Optional architecture columns (catalogs/runs/README.md): MLA and dense-first MoE.
+    head_dim: int | None = None
+    kv_lora_rank: int | None = None
+    q_lora_rank: int | None = None
+    qk_rope_head_dim: int | None = None
+    v_head_dim: int | None = None
+    moe_dense_layers: int | None = None
 
     @property
     def gave_layout(self) -> bool:
         return any(x is not None for x in (self.tp, self.pp, self.dp))
+
+    @property
+    def gave_gpu_count(self) -> bool:
+        return self.n_accelerators is not None or all(
+            x is not None for x in (self.tp, self.pp, self.dp)
+        )
 
     @property
     def reported_hours(self) -> float | None:
@@ -195,7 +208,13 @@ def run_model(run: PublishedRun) -> ModelSpec:
             "moe_top_k": run.moe_top_k,
             "moe_shared_experts": run.moe_shared_experts or 0,
             "moe_expert_ffn_dim": run.moe_expert_ffn_dim,
+            "moe_dense_layers": run.moe_dense_layers or 0,
         }
+    arch = {
+        k: getattr(run, k)
+        for k in ("head_dim", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "v_head_dim")
+        if getattr(run, k) is not None
+    }
     try:
         return ModelSpec(
             id=re.sub(r"[^a-z0-9.\-]", "-", run.id.lower()),
@@ -210,6 +229,7 @@ def run_model(run: PublishedRun) -> ModelSpec:
             seq_len=run.seq_len,
             sources=(_SOURCE,),
             **moe,
+            **arch,
         )
     except ValidationError as exc:
         err = exc.errors()[0]
