@@ -256,3 +256,23 @@ def test_mla_moe_model_is_planned_and_its_dense_blocks_are_counted_once(catalog,
     pl = plan(req)
     assert pl.best is not None and pl.best.memory.fits
     assert 0.05 < pl.best.mfu < 0.6
+
+
+def test_estimate_hints_at_a_larger_batch_only_when_the_pipeline_starves(catalog, cal):
+    import capacity
+    from capacity.estimate import BATCH_HINT
+
+    def notes(model, n_gpus, tokens):
+        scn = capacity.Scenario(
+            model=catalog.model(model),
+            tokens=tokens,
+            system=resolve_system(catalog, "jupiter"),
+            n_gpus=n_gpus,
+            calibration=cal,
+        )
+        return capacity.estimate_run(scn).notes
+
+    # a 671B MoE on 2,048 GPUs with a 4M-token batch: one micro-batch per pipeline
+    starved = [n for n in notes("deepseek-v3", 2048, 14.8e12) if n.startswith(BATCH_HINT)]
+    assert starved and "--global-batch auto" in starved[0]
+    assert not any(n.startswith(BATCH_HINT) for n in notes("llama-2-7b", 256, 2e12))

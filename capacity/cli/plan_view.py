@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from capacity.cli.common import table
 from capacity.cli.render import breakdown_lines, goodput_lines
-from capacity.estimate import Estimate, layout_given, measured
+from capacity.estimate import BATCH_HINT, Estimate, layout_given, measured
 from capacity.planner import Plan, PlanChoice
 from capacity.uncertainty import Interval, band_for, interval
 from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR, human_count
@@ -88,7 +88,8 @@ def render_plan(pl: Plan, best: Estimate) -> str:
     if best.reasons:
         out.append("\nverdict: " + ("FEASIBLE" if best.feasible else "NOT FEASIBLE"))
         out += [f"  - {r.message}" for r in best.reasons]
-    if pl.notes:
+    notes = [*pl.notes, *(n for n in best.notes if n.startswith(BATCH_HINT))]
+    if notes:
         out.append("\nnotes:")
-        out += [f"  - {n}" for n in pl.notes]
+        out += [f"  - {n}" for n in notes]
     return "\n".join(out)
