@@ -55,6 +55,20 @@ def family_of(cfg: dict[str, Any]) -> str:
     )
 
 
+def _llama_like(cfg: dict[str, Any]) -> dict[str, Any]:
+    """The keys Llama-style configs (Llama, Mistral, Qwen, DeepSeek) share: SwiGLU, RoPE."""
+    return {
+        "n_layers": _get(cfg, "num_hidden_layers"),
+        "d_model": _get(cfg, "hidden_size"),
+        "n_heads": _get(cfg, "num_attention_heads"),
+        "ffn_dim": _get(cfg, "intermediate_size"),
+        "ffn_kind": "swiglu",
+        "vocab_size": _get(cfg, "vocab_size"),
+        "seq_len": _get(cfg, "max_position_embeddings", default=4096),
+        "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+    }
+
+
 def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> ModelSpec:
     """Build a ModelSpec from a config dict; CapacityError(field='model') when it cannot."""
     if not isinstance(cfg, dict):
@@ -62,18 +76,10 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
     fam = family_of(cfg)
     fields: dict[str, Any]
     if fam in ("llama", "mixtral"):
-        d = _get(cfg, "hidden_size")
         fields = {
-            "n_layers": _get(cfg, "num_hidden_layers"),
-            "d_model": d,
-            "n_heads": _get(cfg, "num_attention_heads"),
+            **_llama_like(cfg),
             "n_kv_heads": cfg.get("num_key_value_heads"),
             "head_dim": cfg.get("head_dim"),
-            "ffn_dim": _get(cfg, "intermediate_size"),
-            "ffn_kind": "swiglu",
-            "vocab_size": _get(cfg, "vocab_size"),
-            "seq_len": _get(cfg, "max_position_embeddings", default=4096),
-            "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
         }
         experts = cfg.get("num_local_experts") or cfg.get("num_experts")
         if experts:
@@ -90,19 +96,12 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
             )
         experts = cfg.get("n_routed_experts")
         fields = {
-            "n_layers": _get(cfg, "num_hidden_layers"),
-            "d_model": _get(cfg, "hidden_size"),
-            "n_heads": _get(cfg, "num_attention_heads"),
+            **_llama_like(cfg),
             "head_dim": _get(cfg, "qk_nope_head_dim"),
             "kv_lora_rank": _get(cfg, "kv_lora_rank"),
             "q_lora_rank": cfg.get("q_lora_rank"),
             "qk_rope_head_dim": cfg.get("qk_rope_head_dim", 0),
             "v_head_dim": cfg.get("v_head_dim"),
-            "ffn_dim": _get(cfg, "intermediate_size"),
-            "ffn_kind": "swiglu",
-            "vocab_size": _get(cfg, "vocab_size"),
-            "seq_len": _get(cfg, "max_position_embeddings", default=4096),
-            "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
         }
         if experts:
             fields.update(
