@@ -55,16 +55,18 @@ def family_of(cfg: dict[str, Any]) -> str:
     )
 
 
-def _llama_like(cfg: dict[str, Any]) -> dict[str, Any]:
-    """The keys Llama-style configs (Llama, Mistral, Qwen, DeepSeek) share: SwiGLU, RoPE."""
+def _standard_keys(
+    cfg: dict[str, Any], ffn_kind: str = "swiglu", default_seq: int = 4096
+) -> dict[str, Any]:
+    """The shape keys that Llama, Mistral, Qwen, DeepSeek and GPT-NeoX configs share."""
     return {
         "n_layers": _get(cfg, "num_hidden_layers"),
         "d_model": _get(cfg, "hidden_size"),
         "n_heads": _get(cfg, "num_attention_heads"),
         "ffn_dim": _get(cfg, "intermediate_size"),
-        "ffn_kind": "swiglu",
+        "ffn_kind": ffn_kind,
         "vocab_size": _get(cfg, "vocab_size"),
-        "seq_len": _get(cfg, "max_position_embeddings", default=4096),
+        "seq_len": _get(cfg, "max_position_embeddings", default=default_seq),
         "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
     }
 
@@ -77,7 +79,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
     fields: dict[str, Any]
     if fam in ("llama", "mixtral"):
         fields = {
-            **_llama_like(cfg),
+            **_standard_keys(cfg),
             "n_kv_heads": cfg.get("num_key_value_heads"),
             "head_dim": cfg.get("head_dim"),
         }
@@ -96,7 +98,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
             )
         experts = cfg.get("n_routed_experts")
         fields = {
-            **_llama_like(cfg),
+            **_standard_keys(cfg),
             "head_dim": _get(cfg, "qk_nope_head_dim"),
             "kv_lora_rank": _get(cfg, "kv_lora_rank"),
             "q_lora_rank": cfg.get("q_lora_rank"),
@@ -113,14 +115,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
             )
     elif fam == "gpt_neox":
         fields = {
-            "n_layers": _get(cfg, "num_hidden_layers"),
-            "d_model": _get(cfg, "hidden_size"),
-            "n_heads": _get(cfg, "num_attention_heads"),
-            "ffn_dim": _get(cfg, "intermediate_size"),
-            "ffn_kind": "gelu",
-            "vocab_size": _get(cfg, "vocab_size"),
-            "seq_len": _get(cfg, "max_position_embeddings", default=2048),
-            "tied_embeddings": bool(cfg.get("tie_word_embeddings", False)),
+            **_standard_keys(cfg, ffn_kind="gelu", default_seq=2048),
             "norm": "layernorm",
             "linear_bias": True,
             "parallel_block": bool(cfg.get("use_parallel_residual", True)),
