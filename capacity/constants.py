@@ -80,3 +80,9 @@ GPU_AVERAGE_POWER_FRACTION_OF_TDP = Constant(
     "Touvron et al. 2023 (Llama 2, arXiv:2307.09288) Table 2 and Luccioni et al. 2022 (BLOOM): "
     "published training-energy figures take GPU power = TDP",
 )
+CAUSAL_FLASH_FRACTION = Constant(
+    0.5,
+    "executed / counted attention FLOPs",
+    "Dao 2023 (FlashAttention-2, arXiv:2307.08691) Sec. 3.1: with a causal mask the blocks "
+    "above the diagonal are skipped, about half of the s x s work the MFU convention counts",
+)

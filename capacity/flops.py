@@ -10,7 +10,8 @@ Conventions (stated in every output that shows FLOPs):
   6N + 12 L H Q T) do: this is the basis on which published MFU / TFLOP/s
   figures are reported, so utilisation and time stay comparable with them.
 * **Causal FLOPs** are the minimum work with a causal mask (half of the s x s
-  terms); shown for information, not used for time.
+  terms); shown for information, not used for time. With sliding-window attention
+  (Mistral, Gemma 2, OLMo 3) a query counts the window's keys instead of the sequence's.
 * **Hardware FLOPs** add what activation recomputation executes again:
   selective recompute repeats the attention score/value matmuls, full
   recompute repeats the whole forward of every layer (not the LM head).
@@ -85,15 +86,17 @@ def flops_per_token(
     s = seq_len or m.seq_len
     fwd_layers = _MAC * m.n_layers * layer_matmul_weights(m)
     fwd_head = _MAC * lm_head_params(m)
-    # QK^T and attention x V: s x d_head per head per token each (MLA: its q/k and v widths).
-    fwd_attn = _MAC * m.n_layers * s * m.n_heads * (m.qk_dim + m.v_dim)
+    # QK^T and attention x V: s x d_head per head per token each (MLA: its q/k and v widths;
+    # a sliding window: the window's keys instead of the sequence's).
+    per_key = _MAC * m.n_layers * m.n_heads * (m.qk_dim + m.v_dim)
+    fwd_attn = per_key * m.attended_keys(s)
     model = _TRAIN * (fwd_layers + fwd_head + fwd_attn)
     extra = {"none": 0.0, "selective": fwd_attn, "full": fwd_layers + fwd_attn}[recompute]
     return FlopsPerToken(
         seq_len=s,
         model=model,
         hardware=model + extra,
-        causal=_TRAIN * (fwd_layers + fwd_head + fwd_attn / 2),
+        causal=_TRAIN * (fwd_layers + fwd_head + per_key * m.causal_keys(s)),
         six_n=TRAIN_FLOP_PER_PARAM_TOKEN.value * param_counts(m).active,
         forward_matmul=fwd_layers + fwd_head,
         forward_attention=fwd_attn,

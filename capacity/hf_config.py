@@ -71,6 +71,23 @@ def _standard_keys(
     }
 
 
+def _sliding_window(cfg: dict[str, Any]) -> dict[str, Any]:
+    """Sliding-window attention: the window, and the share of the blocks that use it."""
+    window = cfg.get("sliding_window")
+    if not window or cfg.get("use_sliding_window") is False:  # Qwen2 keeps the key, unused
+        return {}
+    kinds = cfg.get("layer_types")  # newer configs name each block's attention
+    if isinstance(kinds, list) and kinds:
+        n_sliding = sum(1 for k in kinds if "sliding" in str(k))
+        return (
+            {"sliding_window": window, "sliding_window_share": n_sliding / len(kinds)}
+            if n_sliding
+            else {}
+        )
+    share = 0.5 if str(cfg.get("model_type")) == "gemma2" else 1.0  # Gemma 2 alternates
+    return {"sliding_window": window, "sliding_window_share": share}
+
+
 def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> ModelSpec:
     """Build a ModelSpec from a config dict; CapacityError(field='model') when it cannot."""
     if not isinstance(cfg, dict):
@@ -82,6 +99,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
             **_standard_keys(cfg),
             "n_kv_heads": cfg.get("num_key_value_heads"),
             "head_dim": cfg.get("head_dim"),
+            **_sliding_window(cfg),
         }
         experts = cfg.get("num_local_experts") or cfg.get("num_experts")
         if experts:

@@ -116,3 +116,21 @@ def test_moe_counts_active_experts_only():
     assert delta == pytest.approx(extra_expert + router, rel=1e-12)
     pc = param_counts(moe)
     assert pc.total > pc.active > param_counts(dense).total
+
+
+def test_sliding_window_counts_the_window_keys(catalog):
+    """Mistral 7B (arXiv:2310.06825 Table 1): window 4096 at context 8192. A query counts
+    4096 keys instead of 8192; with a causal kernel the band executes w - w^2/2s = 3072."""
+    from capacity.flops import flops_per_token
+
+    mistral = catalog.model("mistral-7b")
+    assert mistral.sliding_window == 4096
+    full = mistral.model_copy(update={"sliding_window": None})
+    swa, dense = flops_per_token(mistral, 8192, "none"), flops_per_token(full, 8192, "none")
+    assert swa.forward_attention == pytest.approx(dense.forward_attention / 2)
+    assert mistral.causal_keys(8192) == 3072 and full.causal_keys(8192) == 4096
+    # at or below the window nothing changes
+    assert flops_per_token(mistral, 4096).model == flops_per_token(full, 4096).model
+    # OLMo 3: the window in 3 of 4 blocks
+    olmo = full.model_copy(update={"sliding_window": 4096, "sliding_window_share": 0.75})
+    assert olmo.attended_keys(8192) == 0.25 * 8192 + 0.75 * 4096

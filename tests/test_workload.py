@@ -94,6 +94,28 @@ def test_mla_attention_flops_use_its_head_widths(catalog):
     assert (f8k.model - f4k.model) == pytest.approx(3 * f4k.forward_attention)
 
 
+@pytest.mark.parametrize(
+    ("name", "window"),
+    [
+        # Mistral 7B v0.1: "sliding_window": 4096 in every block (paper Table 1, window_size)
+        ("mistral-7b.json", 4096),
+        # Qwen2 keeps "sliding_window" in its config with "use_sliding_window": false
+        ("qwen2-7b.json", None),
+        ("llama-2-7b.json", None),
+    ],
+)
+def test_sliding_window_from_config(name, window):
+    cfg = json.loads((DATA / "hf_configs" / name).read_text())
+    spec = spec_from_hf_config(cfg, name=name)
+    assert spec.sliding_window == window and spec.sliding_window_share == 1.0
+
+
+def test_sliding_window_share_from_layer_types():
+    cfg = json.loads((DATA / "hf_configs" / "mistral-7b.json").read_text())
+    cfg["layer_types"] = ["sliding_attention"] * 3 * 8 + ["full_attention"] * 8
+    assert spec_from_hf_config(cfg).sliding_window_share == 0.75
+
+
 def test_mixtral_active_params():
     """Jiang et al. 2024 (Mixtral of Experts, arXiv:2401.04088) Sec. 2: 13B active of 47B."""
     cfg = json.loads((DATA / "hf_configs" / "mixtral-8x7b.json").read_text())

@@ -14,6 +14,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from capacity.constants import CAUSAL_FLASH_FRACTION
+
 ID_PATTERN = r"^[a-z0-9][a-z0-9.\-]*$"
 _ID_RE = re.compile(ID_PATTERN)
 
@@ -255,6 +257,12 @@ class ModelSpec(Entry):
     q_lora_rank: int | None = Field(default=None, gt=0, description="MLA: query latent width")
     qk_rope_head_dim: int = Field(default=0, ge=0, description="MLA: decoupled RoPE key dims")
     v_head_dim: int | None = Field(default=None, gt=0, description="MLA: default head_dim")
+    # Sliding-window attention (Mistral 7B arXiv:2310.06825 Sec. 2): a query attends to the
+    # last `sliding_window` tokens, in `sliding_window_share` of the blocks (the rest full).
+    sliding_window: int | None = Field(default=None, gt=0, description="tokens a query sees")
+    sliding_window_share: float = Field(
+        default=1.0, gt=0, le=1, description="share of the blocks with the window"
+    )
     reported_params_b: float | None = Field(
         default=None, gt=0, description="the parameter count its authors publish (for tests)"
     )
@@ -280,6 +288,8 @@ class ModelSpec(Entry):
         mla_only = (self.q_lora_rank, self.v_head_dim, self.qk_rope_head_dim or None)
         if self.kv_lora_rank is None and any(x is not None for x in mla_only):
             raise ValueError("q_lora_rank, qk_rope_head_dim and v_head_dim need kv_lora_rank (MLA)")
+        if self.sliding_window is None and self.sliding_window_share != 1.0:
+            raise ValueError("sliding_window_share needs sliding_window")
         if self.kv_lora_rank is not None and self.n_kv_heads not in (None, self.n_heads):
             raise ValueError("MLA gives every head its own key and value: leave n_kv_heads out")
         return self
@@ -308,6 +318,25 @@ class ModelSpec(Entry):
     @property
     def v_dim(self) -> int:
         return self.v_head_dim or self.dim_head
+
+    def attended_keys(self, seq_len: int) -> float:
+        """Keys per query in the model-FLOPs count, averaged over the blocks: the whole
+        sequence (the s x s convention), or the window where there is one."""
+        if self.sliding_window is None:
+            return float(seq_len)
+        share = self.sliding_window_share
+        return (1 - share) * seq_len + share * min(self.sliding_window, seq_len)
+
+    def causal_keys(self, seq_len: int) -> float:
+        """Keys per query a causal kernel executes: half the sequence, or the band of the
+        window (w - w^2 / 2s when the window is shorter than the sequence)."""
+        full = seq_len * CAUSAL_FLASH_FRACTION.value
+        if self.sliding_window is None:
+            return full
+        w = min(self.sliding_window, seq_len)
+        band = w - w * w / (2 * seq_len) if w < seq_len else full
+        share = self.sliding_window_share
+        return (1 - share) * full + share * band
 
     @property
     def moe_layers(self) -> int:

@@ -14,7 +14,8 @@ arithmetic; the fit re-times the same `Work` thousands of times. Conventions:
 * Backward = 2 x forward (Narayanan et al. 2021 App. A); full recompute repeats
   the block's forward, selective recompute repeats the attention core
   (Korthikanti et al. 2022 Sec. 5). FlashAttention executes about half of the
-  counted attention FLOPs with a causal mask (CAUSAL_FLASH_FRACTION), at the 16-bit
+  counted attention FLOPs with a causal mask (CAUSAL_FLASH_FRACTION; the window's band
+  with sliding-window attention), at the 16-bit
   peak; without it, the score matmuls run in full as batched GEMMs and the
   softmax/dropout traffic SOFTMAX_BYTES_PER_SCORE per score goes to HBM.
 * Elementwise traffic (norms, residual adds, activations) is ELEMENTWISE_PASSES
@@ -71,12 +72,6 @@ CROSS_ENTROPY_PASSES = Constant(
     3,
     "fp32 logit reads/writes",
     "Megatron-LM vocab-parallel cross entropy: write logits, read for softmax, write grads",
-)
-CAUSAL_FLASH_FRACTION = Constant(
-    0.5,
-    "executed / counted attention FLOPs",
-    "Dao 2023 (FlashAttention-2, arXiv:2307.08691) Sec. 3.1: with a causal mask the blocks "
-    "above the diagonal are skipped, about half of the s x s work the MFU convention counts",
 )
 ADAM_STATE_PASSES = 2  # each optimizer state is read and written once per step
 
@@ -242,8 +237,8 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     # -- one block, one micro-batch: GEMMs, attention core, elementwise traffic
     gemm_mult = 3 + full
     flop, mem = _layer_gemms(m, tokens, tp, ep)
-    # QK^T and AV, full (non-causal) count
-    attn_flop = 2 * tokens * seq_len * m.n_heads * (m.qk_dim + m.v_dim) / tp
+    # QK^T and AV, full (non-causal) count; a sliding window counts its keys only
+    attn_flop = 2 * tokens * m.attended_keys(seq_len) * m.n_heads * (m.qk_dim + m.v_dim) / tp
     attn_mult = 3 + attn_again
     heads_local = m.n_heads / tp
     s_flop, s_mem = _gemm(tokens, (m.qk_dim + m.v_dim) / 2, seq_len, 2 * heads_local)  # unfused
@@ -252,7 +247,8 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
         nonflash, s_flop * attn_mult / hw.other_gemm_flop_s, 0
     )
     layer_gemm_mem_s = (mem * gemm_mult + np.where(nonflash, s_mem * attn_mult, 0)) / hbm
-    executed = attn_flop * CAUSAL_FLASH_FRACTION.value * attn_mult
+    causal_share = m.causal_keys(seq_len) / m.attended_keys(seq_len)  # 1/2 without a window
+    executed = attn_flop * causal_share * attn_mult
     layer_flash_s = np.where(c.flash, executed / peak16, 0.0)
     sp_div = np.where(c.sp, tp, 1.0)
     f_tok = mlp_width_per_token(m)

@@ -97,13 +97,16 @@ class PublishedRun(BaseModel):
     inter_node_gbit_per_s: float | None = None
     flash_attention: bool | None = None
     throughput_duplicate_of: str | None = None
-    # Optional architecture columns (catalogs/runs/README.md): MLA and dense-first MoE.
+    # Optional architecture columns (catalogs/runs/README.md): MLA, dense-first MoE and
+    # sliding-window attention.
     head_dim: int | None = None
     kv_lora_rank: int | None = None
     q_lora_rank: int | None = None
     qk_rope_head_dim: int | None = None
     v_head_dim: int | None = None
     moe_dense_layers: int | None = None
+    sliding_window: int | None = None
+    sliding_window_share: float | None = None
 
     @property
     def gave_layout(self) -> bool:
@@ -212,7 +215,15 @@ def run_model(run: PublishedRun) -> ModelSpec:
         }
     arch = {
         k: getattr(run, k)
-        for k in ("head_dim", "kv_lora_rank", "q_lora_rank", "qk_rope_head_dim", "v_head_dim")
+        for k in (
+            "head_dim",
+            "kv_lora_rank",
+            "q_lora_rank",
+            "qk_rope_head_dim",
+            "v_head_dim",
+            "sliding_window",
+            "sliding_window_share",
+        )
         if getattr(run, k) is not None
     }
     try:
