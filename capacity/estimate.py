@@ -350,8 +350,8 @@ def batch_hint(
         return None
     return (
         f"{BATCH_HINT}: with {choice.global_batch_tokens / 1e6:.1f}M tokens the pipeline idles "
-        f"{bubble:.0%} of the "
-        f"step; --global-batch auto ({alt_batch / 1e6:.0f}M tokens, DeepSeek rule) runs "
+        f"{bubble:.0%} of the step; --global-batch auto ({alt_batch / 1e6:.0f}M tokens, "
+        "DeepSeek rule) runs "
         f"x{alt.tokens_per_s / choice.tokens_per_s:.1f} faster with {alt.layout.describe()}"
     )
 
