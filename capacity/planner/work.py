@@ -8,16 +8,16 @@ arithmetic; the fit re-times the same `Work` thousands of times. Conventions:
   (K=q/TP, N=h), MLP in (K=h, N=f or 2f for SwiGLU over TP) and out (K=f/TP,
   N=h); MLA (DeepSeek-V2) replaces QKV with latent down-projections (replicated
   over TP) and per-head up-projections; M = tokens of the micro-batch on the GPU
-  (micro-batch x seq / CP). MoE
-  experts see M = tokens x top-k x EP / experts each. HBM traffic of a GEMM is
-  2 (MK + KN + MN) bytes (16-bit operands). The LM head is a GEMM on the last stage.
+  (micro-batch x seq / CP). MoE experts see M = tokens x top-k x EP / experts each.
+  HBM traffic of a GEMM is 2 (MK + KN + MN) bytes (16-bit operands). The LM head is
+  a GEMM on the last stage.
 * Backward = 2 x forward (Narayanan et al. 2021 App. A); full recompute repeats
   the block's forward, selective recompute repeats the attention core
   (Korthikanti et al. 2022 Sec. 5). FlashAttention executes about half of the
   counted attention FLOPs with a causal mask (CAUSAL_FLASH_FRACTION; the window's band
-  with sliding-window attention), at the 16-bit
-  peak; without it, the score matmuls run in full as batched GEMMs and the
-  softmax/dropout traffic SOFTMAX_BYTES_PER_SCORE per score goes to HBM.
+  with sliding-window attention), at the 16-bit peak; without it, the score matmuls
+  run in full as batched GEMMs and the softmax/dropout traffic SOFTMAX_BYTES_PER_SCORE
+  per score goes to HBM.
 * Elementwise traffic (norms, residual adds, activations) is ELEMENTWISE_PASSES
   tensor reads/writes of the hidden size per block forward, plus the MLP
   activation's inputs and output; backward moves twice as much.
