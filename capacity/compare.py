@@ -18,6 +18,7 @@ from capacity.cost import Money
 from capacity.errors import CapacityError
 from capacity.estimate import Estimate, Scenario, convert, default_gpus, estimate
 from capacity.system import System
+from capacity.throughput import default_precision
 
 SortKey = Literal["time", "cost", "co2"]
 Where = Literal["eu", "operational", "cloud", "hpc", "all"]
@@ -130,10 +131,8 @@ def compare(
         n_gpus = job_gpus_for(system, nodes, gpus)
         if n_gpus is None and days is None:
             n_gpus = default_gpus(system)
-        # V100-class parts have no bf16: they train in fp16 at the same tensor-core peak.
-        precision = "bf16" if system.accelerator.peak_tflops_bf16 is not None else "fp16"
         scn_kwargs = dict(
-            precision=precision,
+            precision=default_precision(system.accelerator),
             model=model,
             tokens=tokens,
             system=system,

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capacity.budget import Budget
 from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
@@ -40,6 +40,7 @@ from capacity.scaling.hyperparams import deepseek_batch_tokens
 from capacity.system import System
 from capacity.throughput import (
     Throughput,
+    default_precision,
     throughput_from_mfu,
     throughput_from_plan,
 )
@@ -84,6 +85,16 @@ class Scenario(BaseModel):
     goodput: GoodputInputs = GoodputInputs()
     measured_step_time_s: float | None = Field(default=None, gt=0)
     measured_steps: tuple[MeasuredStep, ...] = ()  # from a benchmark allocation
+
+    @model_validator(mode="before")
+    @classmethod
+    def _precision_for_the_part(cls, data: Any) -> Any:
+        """No precision given: bf16, or fp16 where the accelerator has no bf16 (V100)."""
+        if isinstance(data, dict) and data.get("precision") is None:
+            system = data.get("system")
+            if isinstance(system, System):
+                data = {**data, "precision": default_precision(system.accelerator)}
+        return data
 
 
 class Estimate(BaseModel):

@@ -44,6 +44,14 @@ class Throughput(BaseModel):
     mfu_source: str
 
 
+def default_precision(acc: Accelerator) -> Precision:
+    """bf16, or fp16 on parts without bf16 (V100-class parts train in fp16 at the same
+    tensor-core peak)."""
+    if acc.peak_tflops_bf16 is None and acc.peak_tflops_fp16 is not None:
+        return "fp16"
+    return "bf16"
+
+
 def peak_tflops(acc: Accelerator, precision: Precision) -> float:
     peak = acc.peak_tflops(precision)
     if peak is None:

@@ -42,3 +42,17 @@ def test_import_capacity_is_cheap():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_scenario_defaults_to_fp16_on_parts_without_bf16(catalog):
+    """V100 has no bf16 (NVIDIA V100 datasheet): a Scenario without a precision trains in
+    fp16 there and in bf16 on A100/H100, as `--precision auto` does on the CLI."""
+    import capacity
+    from capacity.system import resolve_system
+
+    def precision(system_id):
+        system = resolve_system(catalog, system_id)
+        return capacity.Scenario(model=catalog.model("llama-2-7b"), tokens=1e12, system=system)
+
+    assert precision("jean-zay/v100-32g").precision == "fp16"
+    assert precision("jean-zay/h100").precision == "bf16"

@@ -22,6 +22,7 @@ from capacity.measured import MeasuredStep, parse_measured_steps
 from capacity.memory import OPTIMIZERS
 from capacity.planner.space import SearchSpace
 from capacity.system import System, resolve_system
+from capacity.throughput import default_precision
 from capacity.units import parse_quantity
 
 PRECISIONS = ("bf16", "fp16", "fp8", "tf32")
@@ -75,10 +76,7 @@ def _measured_steps(path: str | None) -> tuple[MeasuredStep, ...]:
 def parse_precision(text: str, system: System | None = None) -> Precision:
     """A precision name; 'auto' = bf16, or fp16 on parts without bf16 (V100)."""
     if text == "auto":
-        acc = system.accelerator if system is not None else None
-        if acc is not None and acc.peak_tflops_bf16 is None and acc.peak_tflops_fp16 is not None:
-            return "fp16"
-        return "bf16"
+        return default_precision(system.accelerator) if system is not None else "bf16"
     if text not in PRECISIONS:
         raise CapacityError(
             f"'{text}' is not one of auto, {', '.join(PRECISIONS)}", field="precision"
