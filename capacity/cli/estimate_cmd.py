@@ -55,7 +55,10 @@ SeqLenOpt = Annotated[int | None, typer.Option(help="Training sequence length.")
 PrecisionOpt = Annotated[
     str,
     typer.Option(
-        help="Peak to use: auto (bf16, or fp16 where the part has no bf16), bf16, fp16, fp8, tf32."
+        help=(
+            "Peak to use: auto (bf16, or fp16 where the part has no bf16), bf16, fp16, fp8 "
+            "(uncalibrated: linear layers only, 0.77 of the bf16 GEMM efficiency), tf32."
+        )
     ),
 ]
 TpOpt = Annotated[int | None, typer.Option(help="Fixed tensor-parallel degree.")]
