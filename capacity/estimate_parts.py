@@ -190,7 +190,14 @@ def v0_layout(
     cap = scn.system.accelerator.memory_gib
     if scn.layout is not None:
         micro = max(1, math.floor(batch / seq_len / (scn.layout.dp * scn.layout.micro_batch_seqs)))
-        mem = memory_per_gpu(scn.model, scn.layout, cap, seq_len=seq_len, microbatches=micro)
+        mem = memory_per_gpu(
+            scn.model,
+            scn.layout,
+            cap,
+            seq_len=seq_len,
+            microbatches=micro,
+            gpus_per_node=scn.system.gpus_per_node,
+        )
         return scn.layout, mem
     best: tuple[Layout, MemoryBreakdown] | None = None
     for tp in (1, 2, 4, 8, 16, 32, 64):

@@ -15,6 +15,11 @@ RECOMPUTES: tuple[Recompute, ...] = ("none", "selective", "full")
 RECOMPUTE_CODES: dict[str, int] = {name: i for i, name in enumerate(RECOMPUTES)}
 
 
+# PyTorch FSDP HYBRID_SHARD: weights, gradients and optimizer state sharded over the
+# data-parallel ranks inside a node, replicated across nodes (all-reduce of the shards).
+HSDP = 4
+
+
 class Layout(BaseModel):
     """TP x PP x DP (x CP) GPUs; EP splits experts inside the DP x TP group."""
 
@@ -26,7 +31,9 @@ class Layout(BaseModel):
     cp: int = Field(1, ge=1)
     ep: int = Field(1, ge=1)
     vpp: int = Field(1, ge=1, description="interleaved pipeline chunks per GPU")
-    zero_stage: int = Field(1, ge=0, le=3)
+    zero_stage: int = Field(
+        1, ge=0, le=4, description="0-3: ZeRO stage; 4: HSDP (ZeRO-3 inside the node)"
+    )
     recompute: Recompute = "selective"
     sequence_parallel: bool = True
     flash_attention: bool = True
@@ -51,7 +58,7 @@ class Layout(BaseModel):
         if not self.flash_attention:
             parts.append("no-flash")
         parts += [
-            f"ZeRO-{self.zero_stage}",
+            "HSDP" if self.zero_stage == HSDP else f"ZeRO-{self.zero_stage}",
             f"mb{self.micro_batch_seqs}",
             f"{self.recompute} recompute",
         ]

@@ -39,7 +39,7 @@ from capacity.constants import (
     MEMORY_HEADROOM_FRACTION,
     WEIGHT_BYTES_BF16,
 )
-from capacity.layout import RECOMPUTE_CODES, Layout
+from capacity.layout import HSDP, RECOMPUTE_CODES, Layout
 from capacity.units import GIB
 from capacity.workload import (
     attention_params,
@@ -104,13 +104,26 @@ def optimizer_bytes(optimizer_code: ArrLike) -> tuple[Arr, Arr, Arr]:
     return rows[..., 0], rows[..., 1], rows[..., 2]
 
 
+def zero_shards(
+    zero_stage: ArrLike, tp: ArrLike, dp_cp: ArrLike, gpus_per_node: ArrLike | None
+) -> Arr:
+    """Ranks the ZeRO states are sharded over: every data-parallel-like rank (DP x CP), or
+    with HSDP those inside one node (DP is laid out after TP, Megatron rank order)."""
+    n = np.asarray(dp_cp, dtype=float)
+    if gpus_per_node is None:
+        return n
+    in_node = np.maximum(np.asarray(gpus_per_node, dtype=float) // np.asarray(tp), 1.0)
+    return np.where(np.asarray(zero_stage) == HSDP, np.minimum(n, in_node), n)
+
+
 def model_state_bytes(
     params: float, zero_stage: int, shards: int, optimizer: str = "adam-mixed"
 ) -> tuple[float, float, float]:
     """(weights, gradients, optimizer) bytes per GPU for `params` replicated over `shards`.
 
     ZeRO paper (Rajbhandari et al. 2020) Sec. 5: stage 1 shards the optimizer
-    state, stage 2 also the gradients, stage 3 also the weights.
+    state, stage 2 also the gradients, stage 3 also the weights; HSDP (4) shards all
+    three like stage 3, over the `shards` ranks of one node.
     """
     w, g, o = model_state_bytes_arr(params, zero_stage, shards, OPTIMIZERS.index(optimizer))
     return float(w), float(g), float(o)
@@ -273,6 +286,7 @@ def memory_arrays(
     micro_batch: ArrLike = 1,
     optimizer: ArrLike = 0,
     microbatches: ArrLike | None = None,
+    gpus_per_node: ArrLike | None = None,
 ) -> MemoryArrays:
     """Peak memory on the first pipeline stage (or the last, if its LM head is larger).
 
@@ -285,8 +299,9 @@ def memory_arrays(
     dense, expert = stage_params_arr(m, tp_, pp_, ep_, layers)
     # ZeRO shards dense states over every data-parallel-like replica (DP x CP); expert
     # states over the DP x CP ranks that hold the same experts (DP x CP / EP).
-    wd, gd, od = model_state_bytes_arr(dense, zero_stage, dp_ * cp_, optimizer)
-    we, ge, oe = model_state_bytes_arr(expert, zero_stage, dp_ * cp_ / ep_, optimizer)
+    shards = zero_shards(zero_stage, tp_, dp_ * cp_, gpus_per_node)
+    wd, gd, od = model_state_bytes_arr(dense, zero_stage, shards, optimizer)
+    we, ge, oe = model_state_bytes_arr(expert, zero_stage, np.maximum(shards / ep_, 1), optimizer)
 
     in_flight = pp_ if microbatches is None else np.minimum(pp_, microbatches)
     interleave = np.where(v_ > 1, 1 + (pp_ - 1) / (pp_ * v_), 1.0)
@@ -340,8 +355,9 @@ def memory_per_gpu(
     seq_len: int | None = None,
     microbatches: int | None = None,
     headroom_fraction: float = MEMORY_HEADROOM_FRACTION.value,
+    gpus_per_node: int | None = None,
 ) -> MemoryBreakdown:
-    """Peak memory of one layout on the most loaded GPU."""
+    """Peak memory of one layout on the most loaded GPU (HSDP needs `gpus_per_node`)."""
     arr = memory_arrays(
         m,
         seq_len or m.seq_len,
@@ -358,6 +374,7 @@ def memory_per_gpu(
         micro_batch=layout.micro_batch_seqs,
         optimizer=OPTIMIZERS.index(layout.optimizer),
         microbatches=microbatches,
+        gpus_per_node=gpus_per_node,
     )
     return breakdown_at(arr, 0, capacity_gib, headroom_fraction)
 

@@ -276,3 +276,33 @@ def test_estimate_hints_at_a_larger_batch_only_when_the_pipeline_starves(catalog
     starved = [n for n in notes("deepseek-v3", 2048, 14.8e12) if n.startswith(BATCH_HINT)]
     assert starved and "--global-batch auto" in starved[0]
     assert not any(n.startswith(BATCH_HINT) for n in notes("llama-2-7b", 256, 2e12))
+
+
+def test_hsdp_shards_inside_the_node_and_replicates_across(catalog, cal):
+    """PyTorch FSDP HYBRID_SHARD: ZeRO-3 over the 8 GPUs of a node, replicas across nodes:
+    more memory than ZeRO-3 over all 64 ranks, less than plain replication of the states."""
+    from capacity.layout import Layout
+    from capacity.memory import memory_per_gpu
+
+    model = catalog.model("llama-2-13b")
+
+    def state_gib(zero):
+        lay = Layout(tp=1, pp=1, dp=64, zero_stage=zero, recompute="full")
+        mem = memory_per_gpu(model, lay, 80, gpus_per_node=8)
+        return mem.weights_gib + mem.gradients_gib + mem.optimizer_gib
+
+    assert state_gib(3) < state_gib(4) < state_gib(1)
+    assert state_gib(4) == pytest.approx(state_gib(3) * 64 / 8, rel=1e-6)
+    assert Layout(zero_stage=4).describe().endswith("HSDP mb1 selective recompute")
+    # HSDP's per-micro-batch gathers stay on NVLink (ZeRO-3's cross 8 nodes of network);
+    # once per step a shard's all-reduce crosses the network
+    from capacity.planner.search import evaluate_space
+    from capacity.planner.work import work
+
+    space = SearchSpace(tp=(1,), pp=(1,), zero_stage=(3, 4), recompute=("full",))
+    req = request(catalog, cal, model, "jean-zay/a100", 64, space)
+    ev = evaluate_space(req)
+    w = work(model, req.seq_len, ev.candidates, ev.hardware, 64)
+    z3, z4 = (int(np.flatnonzero(ev.candidates.zero == z)[0]) for z in (3, 4))
+    assert w.dp_mb_bw_s[z4] < w.dp_mb_bw_s[z3]
+    assert w.dp_step_bw_s[z4] > 0 == w.dp_step_bw_s[z3]

@@ -65,7 +65,13 @@ TpOpt = Annotated[int | None, typer.Option(help="Fixed tensor-parallel degree.")
 PpOpt = Annotated[int | None, typer.Option(help="Fixed pipeline-parallel degree.")]
 CpOpt = Annotated[int | None, typer.Option(help="Fixed context-parallel degree.")]
 EpOpt = Annotated[int | None, typer.Option(help="Fixed expert-parallel degree (MoE).")]
-ZeroOpt = Annotated[int | None, typer.Option(help="ZeRO stage 0-3.")]
+ZeroOpt = Annotated[
+    int | None,
+    typer.Option(
+        help="ZeRO stage 0-3, or 4 for HSDP (FSDP hybrid shard: ZeRO-3 inside the node, "
+        "replicas across nodes)."
+    ),
+]
 RecomputeOpt = Annotated[
     str | None, typer.Option(help="Activation recompute: none, selective or full.")
 ]

@@ -17,7 +17,7 @@ from capacity.cli.common import (
 from capacity.errors import CapacityError
 from capacity.estimate import DEFAULT_GLOBAL_BATCH_TOKENS, Scenario
 from capacity.goodput import GoodputInputs
-from capacity.layout import Optimizer
+from capacity.layout import HSDP, Optimizer
 from capacity.measured import MeasuredStep, parse_measured_steps
 from capacity.memory import OPTIMIZERS
 from capacity.planner.space import SearchSpace
@@ -134,8 +134,8 @@ def build_space(
     degrees = {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vpp": vpp}
     for name, value in {**degrees, "micro-batch": micro_batch}.items():
         _positive(name, value)
-    if zero is not None and not 0 <= zero <= 3:
-        raise CapacityError(f"ZeRO stage must be 0-3, got {zero}", field="zero")
+    if zero is not None and not 0 <= zero <= HSDP:
+        raise CapacityError(f"ZeRO stage must be 0-3, or 4 for HSDP, got {zero}", field="zero")
     if recompute is not None and recompute not in RECOMPUTES:
         raise CapacityError(
             f"'{recompute}' is not one of {', '.join(RECOMPUTES)}", field="recompute"

@@ -134,6 +134,7 @@ def _memory(req: PlanRequest, c: Candidates) -> MemoryArrays:
         micro_batch=c.mb,
         optimizer=c.optimizer,
         microbatches=c.m,
+        gpus_per_node=req.system.gpus_per_node,
     )
 
 

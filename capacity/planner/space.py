@@ -32,7 +32,7 @@ from pydantic import BaseModel, ConfigDict
 
 from capacity.catalog.schemas import ModelSpec
 from capacity.constants import Constant
-from capacity.layout import RECOMPUTE_CODES, RECOMPUTES, Layout, Optimizer, Recompute
+from capacity.layout import HSDP, RECOMPUTE_CODES, RECOMPUTES, Layout, Optimizer, Recompute
 from capacity.memory import OPTIMIZERS
 
 IntArr = npt.NDArray[np.int64]
@@ -224,7 +224,7 @@ def enumerate_space(
     }
     free_grid: dict[str, Any] = {
         "mb": list(space.micro_batch_seqs or MICRO_BATCHES),
-        "zero": list(space.zero_stage or (0, 1, 2, 3)),
+        "zero": list(space.zero_stage or (0, 1, 2, 3, HSDP)),
         "recompute": [RECOMPUTE_CODES[r] for r in space.recompute or RECOMPUTES],
         "sp": list(space.sequence_parallel or (True, False)),
         "flash": list(space.flash_attention),

@@ -46,8 +46,8 @@ import numpy.typing as npt
 from capacity.catalog.schemas import ModelSpec
 from capacity.constants import ACT_BYTES, LOGITS_BYTES_FP32, WEIGHT_BYTES_BF16, Constant
 from capacity.flops import flops_per_token
-from capacity.layout import RECOMPUTES
-from capacity.memory import FULL, SELECTIVE, optimizer_bytes, stage_params_arr
+from capacity.layout import HSDP, RECOMPUTES
+from capacity.memory import FULL, SELECTIVE, optimizer_bytes, stage_params_arr, zero_shards
 from capacity.planner import collectives as coll
 from capacity.planner.hardware import Hardware
 from capacity.planner.space import Candidates
@@ -297,15 +297,35 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     step_hops = np.zeros(len(c))
     mb_bw = np.zeros(len(c))
     mb_hops = np.zeros(len(c))
-    for params, group in ((dense, n_dp), (expert, n_dp / ep)):
+    # HSDP: ZeRO-3 traffic inside the node's shard group, then an all-reduce of each
+    # rank's shard of the gradients across the replicas (one rank per node, own NIC).
+    shards = zero_shards(z, tp, n_dp, g)
+    replicas = n_dp / shards
+    h_link = _link(np.zeros(len(c), dtype=bool), hw)
+    r_link = _link(replicas > 1, hw)
+    for params, group, sh in ((dense, n_dp, shards), (expert, n_dp / ep, shards / ep)):
+        sh = np.maximum(sh, 1.0)
         ar = coll.all_reduce(params * g_b, group, link)
         rs = coll.reduce_scatter(params * g_b, group, link)
         ag = coll.all_gather(params * w_b, group, link)
-        step_bw += np.select([z == 0, z == 1, z == 2], [ar[0], rs[0] + ag[0], ag[0]], 0.0)
-        step_hops += np.select([z == 0, z == 1, z == 2], [ar[1], rs[1] + ag[1], ag[1]], 0.0)
-        mb_bw += np.select([z == 2, z == 3], [rs[0], 2 * ag[0] + rs[0]], 0.0)
-        mb_hops += np.select([z == 2, z == 3], [rs[1], 2 * ag[1] + rs[1]], 0.0)
-    local = dense / np.where(z >= 1, n_dp, 1.0) + expert / np.where(z >= 1, n_dp / ep, 1.0)
+        h_rs = coll.reduce_scatter(params * g_b, sh, h_link)
+        h_ag = coll.all_gather(params * w_b, sh, h_link)
+        r_ar = coll.all_reduce(params * g_b / sh, np.maximum(group / sh, 1.0), r_link)
+        step_bw += np.select(
+            [z == 0, z == 1, z == 2, z == HSDP], [ar[0], rs[0] + ag[0], ag[0], r_ar[0]], 0.0
+        )
+        step_hops += np.select(
+            [z == 0, z == 1, z == 2, z == HSDP], [ar[1], rs[1] + ag[1], ag[1], r_ar[1]], 0.0
+        )
+        mb_bw += np.select(
+            [z == 2, z == 3, z == HSDP], [rs[0], 2 * ag[0] + rs[0], 2 * h_ag[0] + h_rs[0]], 0.0
+        )
+        mb_hops += np.select(
+            [z == 2, z == 3, z == HSDP], [rs[1], 2 * ag[1] + rs[1], 2 * h_ag[1] + h_rs[1]], 0.0
+        )
+    local = dense / np.where(z >= 1, shards, 1.0) + expert / np.where(
+        z >= 1, np.maximum(shards / ep, 1.0), 1.0
+    )
     opt_s = local * (ADAM_STATE_PASSES * o_b + g_b + WEIGHT_BYTES_BF16.value) / hbm
 
     fpt = {r: flops_per_token(m, seq_len, r) for r in RECOMPUTES}
