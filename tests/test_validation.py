@@ -222,3 +222,14 @@ def test_mi250x_rows_count_gcds_unless_the_node_has_four_modules(runs, catalog):
         falcon.model_copy(update={"accelerator": "mi250x", "gpus_per_node": 4}), catalog
     )
     assert module.accelerator.id == "amd-mi250x"
+
+
+def test_paired_comparison_with_the_naive_rule(result):
+    """The summary counts the runs where the model's error is smaller than the naive rule's."""
+    closer = result.summary["closer_than_naive"]
+    rows = [r for r in result.rows if r.skipped_reason is None and r.confidence != "low"]
+    hours = [r for r in rows if r.hours_error is not None and r.naive_hours_error is not None]
+    assert closer["hours"]["n"] == len(hours)
+    wins = sum(abs(r.hours_error) < abs(r.naive_hours_error) for r in hours)
+    assert closer["hours"]["model_closer"] == wins
+    assert closer["throughput"]["model_closer"] > closer["throughput"]["n"] / 2

@@ -94,6 +94,12 @@ def render_validation(
         out.append(f"  {label:<24} all:            {_stat(block['all'])}")
         out.append(f"  {'':<24} layout given:   {_stat(block['with_layout'])}")
         out.append(f"  {'':<24} planner layout: {_stat(block['without_layout'])}")
+    closer = s["closer_than_naive"]
+    out.append(
+        "  model closer than the naive rule: "
+        f"throughput on {closer['throughput']['model_closer']} of {closer['throughput']['n']} "
+        f"runs, hours on {closer['hours']['model_closer']} of {closer['hours']['n']}"
+    )
     low = s.get("low_confidence") or []
     if low:
         out.append(

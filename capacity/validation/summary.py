@@ -53,6 +53,22 @@ def _block(rows: Sequence[RowResult], pick: Pick, throughput: bool) -> dict[str,
     }
 
 
+def closer_than_naive(rows: Sequence[RowResult], throughput: bool) -> dict[str, int]:
+    """Paired comparison: on how many rows the model's error is smaller than the naive
+    rule's (a median can hide it either way)."""
+    n = wins = 0
+    for r in rows:
+        if throughput and not r.counts_for_throughput:
+            continue
+        ours = r.throughput_error if throughput else r.hours_error
+        naive = r.naive_throughput_error if throughput else r.naive_hours_error
+        if ours is None or naive is None:
+            continue
+        n += 1
+        wins += abs(ours) < abs(naive)
+    return {"n": n, "model_closer": wins}
+
+
 def summarize(rows: Sequence[RowResult]) -> dict[str, object]:
     """The `summary` of `capacity validate --json` (see the README for the keys)."""
     done = [r for r in rows if r.skipped_reason is None]
@@ -67,6 +83,10 @@ def summarize(rows: Sequence[RowResult]) -> dict[str, object]:
         "heldout_hours": _block(main, lambda r: r.heldout_hours_error, False),
         "naive_throughput": _block(main, lambda r: r.naive_throughput_error, True),
         "naive_hours": _block(main, lambda r: r.naive_hours_error, False),
+        "closer_than_naive": {
+            "throughput": closer_than_naive(main, True),
+            "hours": closer_than_naive(main, False),
+        },
         "including_low_confidence": {
             "throughput": stats(_pairs(done, lambda r: r.throughput_error, True)),
             "hours": stats(_pairs(done, lambda r: r.hours_error, False)),
