@@ -14,7 +14,17 @@ from typing import Any
 from pydantic import ValidationError
 
 from capacity.catalog.schemas import ModelSpec, Source
+from capacity.constants import Constant
 from capacity.errors import CapacityError
+
+# config.json's max_position_embeddings is the context a model serves, reached by a short
+# long-context phase at the end; pre-training runs shorter sequences.
+PRETRAIN_SEQ_CAP = Constant(
+    8192,
+    "tokens",
+    "Llama 3 (arXiv:2407.21783) Sec. 3.4: pre-trained at 8K, extended to 128K at the end; "
+    "DeepSeek-V3 (arXiv:2412.19437) Sec. 4.2: 4K, then 32K and 128K",
+)
 
 _LLAMA_LIKE = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "olmo", "olmo2", "gemma", "yi"}
 
@@ -199,6 +209,15 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
         locator="as given by the user",
         as_of=dt.date.today(),
     )
+    notes = None
+    cap = int(PRETRAIN_SEQ_CAP.value)
+    if fields.get("seq_len") and fields["seq_len"] > cap:
+        notes = (
+            f"training sequence {cap:,} tokens: the config's {fields['seq_len']:,}-token context "
+            "is usually reached by a short long-context phase (Llama 3, DeepSeek-V3); "
+            "--seq-len changes it"
+        )
+        fields["seq_len"] = cap
     ident = str(cfg.get("_name_or_path") or cfg.get("model_type") or "hf-model")
     slug = "".join(ch if ch.isalnum() else "-" for ch in ident.lower()).strip("-") or "hf-model"
     try:
@@ -206,6 +225,7 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
             id=slug,
             name=f"{ident} (from {name})",
             sources=(src,),
+            notes=notes,
             **{k: v for k, v in fields.items() if v is not None},
         )
     except ValidationError as exc:

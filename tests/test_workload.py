@@ -128,3 +128,13 @@ def test_params_rule_hits_the_target(size):
     spec = model_from_params(size)
     assert param_counts(spec).total == pytest.approx(size, rel=0.05)
     assert 64 <= spec.d_model / spec.n_layers <= 200
+
+
+def test_config_context_longer_than_pretraining_is_capped_with_a_note():
+    """Qwen2-7B's config says 131,072 positions; it was pre-trained at 4K then 32K (Qwen2
+    report arXiv:2407.10671 Sec. 3.2): planning the whole run at 131K would be wrong."""
+    cfg = json.loads((DATA / "hf_configs" / "qwen2-7b.json").read_text())
+    spec = spec_from_hf_config(cfg)
+    assert spec.seq_len == 8192 and spec.notes and "131,072" in spec.notes
+    llama = json.loads((DATA / "hf_configs" / "llama-2-7b.json").read_text())
+    assert spec_from_hf_config(llama).seq_len == 4096 and spec_from_hf_config(llama).notes is None

@@ -42,7 +42,10 @@ def resolve_model(
     name = model or DEFAULT_MODEL
     looks_like_path = name.endswith(".json") or os.sep in name or Path(name).is_file()
     if looks_like_path:
-        return _model_from_config(Path(name))
+        spec = _model_from_config(Path(name))
+        if spec.notes and seq_len is None:
+            print(f"note: {spec.notes}", file=sys.stderr)
+        return spec
     return catalog.model(name)
 
 
