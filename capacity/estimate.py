@@ -290,15 +290,24 @@ def _goodput(scn: Scenario, n_gpus: int, productive_h: float) -> Goodput:
     )
 
 
+def _round_nodes(nodes: int) -> int:
+    """The next node count of the form m x 2^k with m <= 32 (at most ~3 % more): counts
+    with many divisors, so that TP x PP x DP layouts exist (587 nodes, a prime, has none)."""
+    nodes = max(1, nodes)
+    step = 1 << max(0, (nodes - 1).bit_length() - 5)
+    return math.ceil(nodes / step) * step
+
+
 def _size_for_deadline(
     scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: float
-) -> tuple[int, tuple[Plan, float] | None]:
+) -> tuple[int, tuple[Plan, float] | None, bool]:
     """Smallest whole-node count whose wall-clock (goodput included) meets `scn.days`.
 
     Starts from the catalog MFU's answer, then rescales the node count by wall / deadline
     with the throughput the estimate will use (planner or MFU) until it repeats, and
     returns the smallest count tried that meets the deadline, with its plan (reused by
-    the estimate) when the planner was used.
+    the estimate) when the planner was used. When more GPUs stop helping (the global
+    batch cannot feed them) the search stops at the fastest count tried; the flag says so.
     """
     assert scn.days is not None
     g = scn.system.gpus_per_node
@@ -320,22 +329,28 @@ def _size_for_deadline(
         prod = _productive_h(scn, tokens_per_s)
         return prod / _goodput(scn, n, prod).ettr
 
-    n = max(1, math.ceil(scn.tokens / (probe.tokens_per_s * target_h * SECONDS_PER_HOUR) / g)) * g
+    first = math.ceil(scn.tokens / (probe.tokens_per_s * target_h * SECONDS_PER_HOUR) / g)
+    n = _round_nodes(first) * g
     tried: dict[int, float] = {}
+    saturated = False
     for _ in range(DEADLINE_ITERATIONS):
         if n in tried:
             break
         tried[n] = wall = wall_h(n)
-        if math.isinf(wall):
-            nxt = n + g
+        smaller = [w for k, w in tried.items() if k < n]
+        if smaller and wall >= min(smaller):  # more GPUs did not help: the batch binds
+            saturated = True
+            break
+        if math.isinf(wall):  # nothing fits yet (memory): grow
+            nxt = 2 * n
         else:
-            nxt = max(g, math.ceil(n * wall / target_h / g) * g)
+            nxt = _round_nodes(math.ceil(n * wall / target_h / g)) * g
             if wall > target_h and nxt <= n:
-                nxt = n + g
+                nxt = _round_nodes(n // g + 1) * g
         n = nxt
     meets = [k for k, w in tried.items() if w <= target_h]
-    chosen = min(meets) if meets else max(tried)
-    return chosen, plans.get(chosen)
+    chosen = min(meets) if meets else min(tried, key=lambda k: (tried[k], k))
+    return chosen, plans.get(chosen), saturated and not meets
 
 
 BATCH_HINT = "a larger global batch would be faster"
@@ -397,8 +412,15 @@ def estimate(scn: Scenario) -> Estimate:
     elif scn.layout is not None:
         n_gpus = scn.layout.gpus
     elif scn.days is not None:
-        n_gpus, sized_plan = _size_for_deadline(scn, fpt, seq_len, batch)
-        notes.append(f"job sized to finish within {scn.days:g} days: {n_gpus} GPUs")
+        n_gpus, sized_plan, saturated = _size_for_deadline(scn, fpt, seq_len, batch)
+        if saturated:
+            notes.append(
+                f"no job size meets {scn.days:g} days with a {batch / 1e6:.1f}M-token global "
+                f"batch: more GPUs stop helping, so the fastest size tried is used ({n_gpus} "
+                "GPUs); a larger --global-batch (auto: the DeepSeek rule) lets it scale further"
+            )
+        else:
+            notes.append(f"job sized to finish within {scn.days:g} days: {n_gpus} GPUs")
     else:
         n_gpus = default_gpus(system)
         notes.append(

@@ -100,3 +100,24 @@ def test_json_and_csv_outputs():
 def test_bad_input(args, field):
     res = run_cli("compare", *args)
     assert res.returncode == 2 and field in res.stderr and "Traceback" not in res.stderr
+
+
+def test_deadline_sizing_stops_when_the_batch_cannot_feed_more_gpus(catalog):
+    """Llama 3 70B on 15T tokens in 90 days on Leonardo with the default 4M-token batch:
+    no size meets it; the fastest size tried is reported with a note, not a failure."""
+    import capacity
+    from capacity.estimate import _round_nodes
+    from capacity.system import resolve_system
+
+    scn = capacity.Scenario(
+        model=catalog.model("llama-3-70b"),
+        tokens=15e12,
+        system=resolve_system(catalog, "leonardo-booster"),
+        days=90,
+        calibration=catalog.efficiency["calibration"],
+    )
+    est = capacity.estimate_run(scn)
+    assert est.wall_clock_days > 90 and any("more GPUs stop helping" in n for n in est.notes)
+    nodes = est.n_gpus // 4
+    assert nodes == _round_nodes(nodes)  # a count with many divisors
+    assert [_round_nodes(n) for n in (31, 33, 587, 1000)] == [31, 34, 608, 1024]
