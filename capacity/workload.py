@@ -24,6 +24,7 @@ ASPECT_RATIO = Constant(
 HEAD_DIM = Constant(128, "dims", "Touvron et al. 2023 (Llama 2) head size 128 at every size")
 DEFAULT_VOCAB = Constant(32000, "tokens", "Touvron et al. 2023 (Llama 2) tokenizer")
 DEFAULT_SEQ_LEN = Constant(4096, "tokens", "Touvron et al. 2023 (Llama 2) context length")
+HEADS_MULTIPLE = 8  # TP degrees up to a node of 8 GPUs must divide the heads
 SWIGLU_FFN_MULTIPLE = Constant(
     256, "dims", "Meta llama reference code: FFN hidden rounded up to a multiple of 256"
 )
@@ -149,7 +150,8 @@ def model_from_params(
 
     n_layers is chosen so that d_model = ASPECT_RATIO x n_layers gives the target
     non-embedding count 12 L d^2 (Kaplan et al. 2020 Sec. 2.1); d_model is then
-    rounded to a multiple of the head size and refined so the total matches.
+    rounded to a multiple of the head size (of 8 heads from 8 heads up) and refined so
+    the total matches.
     """
     if n_params < 1e6 or n_params > 1e14:
         raise CapacityError("must lie between 1M and 100T parameters", field="params")
@@ -161,11 +163,14 @@ def model_from_params(
     best_err = math.inf
     # Small search around the rule: a handful of candidates, exact counts for each.
     n_layers0 = max(2, round((n_params / (12 * ratio**2)) ** (1 / 3)))
-    for n_layers in range(max(2, n_layers0 - 3), n_layers0 + 4):
+    for n_layers in range(max(2, n_layers0 - 8), n_layers0 + 9):
         d_target = math.sqrt(max(n_params - 2 * vocab * ratio * n_layers, 1) / (12 * n_layers))
+        # heads in multiples of 8 once there are 8 (Llama: 32, 40, 64, 128), so that TP up
+        # to the 8 GPUs of a node divides them
+        unit = head * (HEADS_MULTIPLE if d_target >= head * HEADS_MULTIPLE else 1)
         for d_model in {
-            head * max(1, math.floor(d_target / head)),
-            head * math.ceil(d_target / head),
+            unit * max(1, math.floor(d_target / unit)),
+            unit * math.ceil(d_target / unit),
         }:
             spec = _llama_shape(n_layers, d_model, head, vocab, seq)
             err = abs(param_counts(spec).total - n_params) / n_params

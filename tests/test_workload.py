@@ -123,11 +123,13 @@ def test_mixtral_active_params():
     assert pc.active / 1e9 == pytest.approx(12.9, rel=0.02)
 
 
-@pytest.mark.parametrize("size", [1e8, 1e9, 7e9, 70e9, 400e9])
+@pytest.mark.parametrize("size", [1e8, 1e9, 7e9, 41e9, 70e9, 115e9, 400e9])
 def test_params_rule_hits_the_target(size):
     spec = model_from_params(size)
     assert param_counts(spec).total == pytest.approx(size, rel=0.05)
     assert 64 <= spec.d_model / spec.n_layers <= 200
+    if size >= 1e9:  # TP up to 8 divides the heads (Llama 2: 32, 40, 64 heads)
+        assert spec.n_heads % 8 == 0
 
 
 def test_config_context_longer_than_pretraining_is_capped_with_a_note():
