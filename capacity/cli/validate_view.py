@@ -76,6 +76,10 @@ def render_validation(
         "[*] in the fit; [L] low confidence (listed, not in the summary); dup: a repeated "
         "figure counted once; naive: 6 N D at 40 % MFU; held-out: refit without the run's source.",
     ]
+    assumed = [r for r in val.rows if r.notes and not r.skipped_reason]
+    if assumed:
+        out.append("\nAssumed where the source is silent:")
+        out += [f"  - {r.id}: {'; '.join(r.notes)}" for r in assumed]
     skipped = [r for r in val.rows if r.skipped_reason]
     if skipped:
         out.append("\nNot predicted:")

@@ -31,8 +31,10 @@ from capacity.planner.space import Candidates
 from capacity.planner.step_time import step_times
 from capacity.planner.work import Work, work
 from capacity.scaling.hyperparams import deepseek_batch_tokens
+from capacity.throughput import default_precision
 from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR, TERA
 from capacity.validation.runs import (
+    MI250X_GCD,
     PublishedRun,
     run_gpus,
     run_model,
@@ -130,6 +132,11 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
     system = run_system(run, catalog)
     n_gpus, note = run_gpus(run)
     notes = [note] if note else []
+    if (
+        system.accelerator.id == MI250X_GCD
+        and catalog.accelerator(run.accelerator or "").id != MI250X_GCD
+    ):
+        notes.append("MI250X counted per GCD (8 per node), as papers count GPUs on LUMI/Frontier")
     space = run_space(run, n_gpus, system.gpus_per_node)
     batch = run.global_batch_tokens
     if batch is None:
@@ -137,7 +144,7 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
         batch = float(deepseek_batch_tokens(flops_per_token(model).model * tokens))
         notes.append(f"no global batch published: {batch / 1e6:.1f}M tokens (DeepSeek rule)")
     acc = system.accelerator
-    precision = run.precision or ("bf16" if acc.peak_tflops_bf16 else "fp16")
+    precision = run.precision or default_precision(acc)
     req = PlanRequest(
         model=model,
         system=system,
