@@ -291,7 +291,7 @@ def _goodput(scn: Scenario, n_gpus: int, productive_h: float) -> Goodput:
 
 
 def _round_nodes(nodes: int) -> int:
-    """The next node count of the form m x 2^k with m <= 32 (at most ~3 % more): counts
+    """The next node count of the form m x 2^k with m <= 32 (at most 6.25 % more): counts
     with many divisors, so that TP x PP x DP layouts exist (587 nodes, a prime, has none)."""
     nodes = max(1, nodes)
     step = 1 << max(0, (nodes - 1).bit_length() - 5)
