@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from capacity.billing import Billed, all_units
 from capacity.budget import Budget
 from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
 from capacity.cost import RunCost, run_cost
@@ -36,6 +37,7 @@ from capacity.measured import MeasuredStep, geometric_mean
 from capacity.memory import OPTIMIZER_BYTES, MemoryBreakdown
 from capacity.planner.search import Plan, PlanChoice, PlanRequest, anchor_scale, plan
 from capacity.planner.space import SearchSpace
+from capacity.queues import QueueChoice, choose_queue
 from capacity.scaling.hyperparams import deepseek_batch_tokens
 from capacity.system import System
 from capacity.throughput import (
@@ -122,6 +124,12 @@ class Estimate(BaseModel):
     goodput: Goodput | None = None
     intervals: dict[str, Interval | None] = {}
     interval_note: str | None = None
+    queue: QueueChoice | None = None
+
+    @property
+    def billed(self) -> tuple[Billed, ...]:
+        """The run's hours in every unit the catalog converts a node-hour to."""
+        return all_units(self.scenario.system, self.run.node_hours)
 
     @property
     def wall_clock_days(self) -> float:
@@ -176,6 +184,8 @@ class Estimate(BaseModel):
                 for k, v in self.intervals.items()
             },
             "interval_note": self.interval_note,
+            "queue": None if self.queue is None else self.queue.name,
+            "billed": {b.unit: b.amount for b in self.billed},
         }
 
 
@@ -279,8 +289,10 @@ def _goodput(scn: Scenario, n_gpus: int, productive_h: float) -> Goodput:
     w, _, o = OPTIMIZER_BYTES["adam-mixed"]
     state = param_counts(scn.model).total * (w + o)  # weights + optimizer state in the checkpoint
     inputs = scn.goodput
-    if inputs.job_wall_limit_h is None and scn.system.max_wall_time_h is not None:
-        inputs = inputs.model_copy(update={"job_wall_limit_h": scn.system.max_wall_time_h})
+    # The queue the job fits sets the chain length (Jean Zay: 20 h at 512 GPUs, not 100 h).
+    wall_limit_h = choose_queue(scn.system, n_gpus / scn.system.gpus_per_node).wall_limit_h
+    if inputs.job_wall_limit_h is None and wall_limit_h is not None:
+        inputs = inputs.model_copy(update={"job_wall_limit_h": wall_limit_h})
     return goodput(
         n_gpus=n_gpus,
         gpus_per_node=scn.system.gpus_per_node,
@@ -506,6 +518,9 @@ def estimate(scn: Scenario) -> Estimate:
     reasons += system_reasons(scn, n_gpus, n_nodes, wall_h)
     if scn.budget is not None:
         reasons += budget_reasons(scn.budget, fpt.model * scn.tokens, wall_h, run, scn)
+    queue = choose_queue(system, n_nodes)
+    if queue.message and (queue.queue is None or not queue.queue.default):
+        notes.append(queue.message)
     if gp.jobs > 1 and gp.inputs.job_wall_limit_h is not None:
         notes.append(
             f"longer than the {gp.inputs.job_wall_limit_h:g} h job limit: a chain of "
@@ -540,6 +555,7 @@ def estimate(scn: Scenario) -> Estimate:
         goodput=gp,
         intervals=_intervals(wall_h, run, band),
         interval_note=None if band is None else band.explanation,
+        queue=queue,
     )
 
 

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from capacity.catalog.loader import Catalog
-from capacity.catalog.schemas import Accelerator, Grid, Source
+from capacity.catalog.schemas import Accelerator, BillingRate, Grid, Queue, Source
 from capacity.errors import CapacityError
 
 
@@ -36,6 +36,8 @@ class System(BaseModel):
     max_wall_time_h: float | None
     access: tuple[str, ...] = ()
     sources: dict[str, Source] = {}
+    queues: tuple[Queue, ...] = ()  # QoS rules of the partition (empty: only max_*)
+    billing: tuple[BillingRate, ...] = ()  # sourced conversions of a node-hour
 
     @property
     def total_gpus(self) -> int | None:
@@ -106,6 +108,8 @@ def resolve_system(catalog: Catalog, key: str, partition: str | None = None) -> 
         max_wall_time_h=part.max_wall_time_h,
         access=part.access,
         sources=sources,
+        queues=part.queues,
+        billing=part.billing,
     )
 
 

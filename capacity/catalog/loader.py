@@ -21,6 +21,7 @@ from pydantic import BaseModel, ConfigDict, ValidationError
 from capacity.catalog.schemas import (
     KINDS,
     Accelerator,
+    Call,
     CloudOffering,
     Cluster,
     EfficiencyCalibration,
@@ -56,6 +57,7 @@ class Catalog(BaseModel):
     roots: tuple[str, ...] = ()
     overrides: tuple[str, ...] = ()
     efficiency: dict[str, EfficiencyCalibration] = {}
+    calls: dict[str, Call] = {}
 
     def _get(self, kind: str, key: str, field: str, table: dict[str, T]) -> T:
         entry = table.get(key)
@@ -93,6 +95,9 @@ class Catalog(BaseModel):
 
     def model(self, key: str) -> ModelSpec:
         return self._get("model", key, "model", self.models)
+
+    def call(self, key: str) -> Call:
+        return self._get("call", key, "call", self.calls)
 
 
 def _format_validation(err: ValidationError) -> tuple[str, str]:
@@ -152,6 +157,16 @@ def _check_references(cat: dict[str, dict[str, Any]], origin: dict[tuple[str, st
             raise CatalogError(
                 str(origin["clusters", cid]), f"no grid entry '{cl.grid_id}'", field="country"
             )
+    for call_id, call in cat.get("calls", {}).items():
+        for cs in call.systems:
+            cluster, _, part = cs.system.partition("/")
+            cl = cat["clusters"].get(cluster)
+            if cl is None or (part and part not in {p.id for p in cl.partitions}):
+                raise CatalogError(
+                    str(origin["calls", call_id]),
+                    f"unknown system '{cs.system}'",
+                    field="systems.system",
+                )
     for oid, off in cat["cloud"].items():
         if off.accelerator not in accs:
             raise CatalogError(
@@ -216,6 +231,7 @@ def _load_cached(roots: tuple[str, ...]) -> Catalog:
         roots=roots,
         overrides=tuple(overrides),
         efficiency=tables["efficiency"],
+        calls=tables["calls"],
     )
 
 

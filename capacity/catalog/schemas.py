@@ -128,6 +128,44 @@ class Accelerator(Entry):
         return value
 
 
+# -- Queue rules and billing conversions of a partition (proposal, issue #13) ------------
+
+BillingUnit = Literal["node-hour", "gpu-hour", "core-hour", "normalised-gpu-hour"]
+
+
+class Queue(Sourced):
+    """One Slurm QoS (or partition) a job can run in: its wall time and size limits."""
+
+    id: str = Field(min_length=1, description="the QoS or partition name, as in sbatch --qos")
+    kind: Literal["qos", "partition"] = Field(
+        default="qos", description="selected with sbatch --qos or --partition"
+    )
+    max_wall_time_h: float = Field(gt=0)
+    min_nodes: int | None = Field(default=None, gt=0)
+    max_nodes: int | None = Field(default=None, gt=0)
+    max_gpus: int | None = Field(default=None, gt=0, description="GPUs per job")
+    default: bool = Field(default=False, description="the QoS a job gets when none is named")
+    debug: bool = Field(default=False, description="for tests only; never chosen for production")
+    special_access: str | None = Field(
+        default=None, description="what a job needs to use it (a request, a reservation)"
+    )
+    notes: str | None = None
+
+    @model_validator(mode="after")
+    def _ordered(self) -> Queue:
+        if self.min_nodes and self.max_nodes and self.min_nodes > self.max_nodes:
+            raise ValueError("min_nodes must not exceed max_nodes")
+        return self
+
+
+class BillingRate(Sourced):
+    """How many units of another accounting unit one node-hour of the partition costs."""
+
+    unit: BillingUnit
+    per_node_hour: float = Field(gt=0)
+    label: str = Field(min_length=3, description="what the site calls the unit")
+
+
 class Partition(Sourced):
     id: str = Field(pattern=ID_PATTERN)
     name: str
@@ -149,6 +187,9 @@ class Partition(Sourced):
     max_wall_time_h: float | None = Field(default=None, gt=0)
     access: tuple[str, ...] = ()
     notes: str | None = None
+    # Proposal block (issue #13): QoS rules and billing conversions, sourced per entry.
+    queues: tuple[Queue, ...] = ()
+    billing: tuple[BillingRate, ...] = ()
 
     @model_validator(mode="after")
     def _price_has_currency(self) -> Partition:
@@ -352,12 +393,52 @@ class ExchangeRates(Sourced):
     rates: dict[str, float]
 
 
+# -- Access calls (catalogs/calls/, proposal, issue #13) -----------------------------------
+
+
+class CallSystem(Sourced):
+    """What one call offers on one system: per-project limits and the pool per cut-off."""
+
+    system: str = Field(min_length=1, description="cluster id or cluster/partition")
+    min_request: float | None = Field(default=None, gt=0, description="in the call's unit")
+    max_request: float | None = Field(default=None, gt=0, description="in the call's unit")
+    pool_per_cutoff: float | None = Field(
+        default=None, gt=0, description="total the call offers on the system per cut-off"
+    )
+    notes: str | None = None
+
+
+class Call(Entry):
+    """An access call (EuroHPC mode, GENCI access...): unit, limits, pools and period."""
+
+    kind: Literal["call"] = "call"
+    funder: str
+    unit: BillingUnit
+    period_months: int | None = Field(default=None, gt=0, le=60)
+    min_request: float | None = Field(
+        default=None, gt=0, description="per project on any system, in the call's unit"
+    )
+    max_request: float | None = Field(
+        default=None, gt=0, description="per project on any system, in the call's unit"
+    )
+    cutoffs: tuple[dt.date, ...] = ()
+    systems: tuple[CallSystem, ...] = ()
+    url: str | None = None
+
+    def for_system(self, system_id: str) -> CallSystem | None:
+        """The call's entry for 'cluster/partition' (or the whole cluster)."""
+        cluster = system_id.split("/", 1)[0]
+        exact = [s for s in self.systems if s.system == system_id]
+        return exact[0] if exact else next((s for s in self.systems if s.system == cluster), None)
+
+
 KINDS: dict[str, type[Entry]] = {
     "accelerators": Accelerator,
     "clusters": Cluster,
     "cloud": CloudOffering,
     "grids": Grid,
     "models": ModelSpec,
+    "calls": Call,
 }
 
 

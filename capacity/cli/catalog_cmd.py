@@ -14,7 +14,7 @@ catalog_app = typer.Typer(
     no_args_is_help=True,
 )
 
-KIND_NAMES = ("accelerators", "clusters", "cloud", "models", "grids")
+KIND_NAMES = ("accelerators", "clusters", "cloud", "models", "grids", "calls")
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
 @catalog_app.command("list")
 def list_entries(
     kind: Annotated[
-        str | None, typer.Argument(help="accelerators, clusters, cloud, models or grids")
+        str | None, typer.Argument(help="accelerators, clusters, cloud, models, grids or calls")
     ] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
@@ -42,6 +42,7 @@ def list_entries(
             "model": "models",
             "grid": "grids",
             "clouds": "cloud",
+            "call": "calls",
         }
         kind = alias.get(kind, kind)
         if kind not in KIND_NAMES:
@@ -98,7 +99,7 @@ def validate(
 @catalog_app.command("schema")
 def schema(
     kind: Annotated[
-        str, typer.Argument(help="accelerators, clusters, cloud, models or grids")
+        str, typer.Argument(help="accelerators, clusters, cloud, models, grids or calls")
     ] = "clusters",
 ) -> None:
     """Print the JSON Schema of one kind of catalog file (for editors)."""

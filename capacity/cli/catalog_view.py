@@ -87,6 +87,19 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
                     "moe": moe,
                 }
             )
+    elif kind == "calls":
+        headers = ["id", "funder", "unit", "period_months", "systems", "max_request"]
+        for c in cat.calls.values():
+            rows.append(
+                {
+                    "id": c.id,
+                    "funder": c.funder,
+                    "unit": c.unit,
+                    "period_months": _fmt(c.period_months),
+                    "systems": len(c.systems),
+                    "max_request": _fmt(c.max_request),
+                }
+            )
     else:
         headers = ["id", "name", "gco2_per_kwh", "year"]
         for g in cat.grids.values():
@@ -97,17 +110,17 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
 
 
 def find_entry(cat: Catalog, key: str) -> Entry:
-    for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids):
+    for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids, cat.calls):
         if key in table:
             return table[key]
     low = key.lower()
-    for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids):
+    for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids, cat.calls):
         for e in table.values():
             if low in (a.lower() for a in e.aliases):
                 return e
     import difflib
 
-    names = [*cat.accelerators, *cat.clusters, *cat.cloud, *cat.models, *cat.grids]
+    names = [*cat.accelerators, *cat.clusters, *cat.cloud, *cat.models, *cat.grids, *cat.calls]
     close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise CapacityError(f"no catalog entry '{key}'{hint}", field="ID")
@@ -125,6 +138,12 @@ def _render_record(rec: BaseModel, indent: str = "") -> list[str]:
             for part in value:
                 lines.append(f"{indent}partition {part.id}:")
                 lines += _render_record(part, indent + "    ")
+            continue
+        if isinstance(value, tuple) and value and isinstance(value[0], Sourced):
+            for sub in value:  # queues, billing rates, a call's systems
+                key = getattr(sub, "id", None) or getattr(sub, "system", None) or sub.unit
+                lines.append(f"{indent}{name} {key}:")
+                lines += _render_record(sub, indent + "    ")
             continue
         src = ""
         if (

@@ -21,6 +21,8 @@ COLUMNS = [
     "wall_clock_days",
     "gpu_hours",
     "node_hours",
+    "allocation_units",
+    "allocation_unit",
     "cost",
     "cost_currency",
     "cost_converted",
@@ -55,6 +57,9 @@ def row_json(row: CompareRow) -> dict[str, Any]:
         "gpu_hours": est.run.gpu_hours,
         "node_hours": est.run.node_hours,
         "allocation_unit": est.run.allocation_unit,
+        "allocation_units": est.run.allocation_units,
+        "billed": {b.unit: b.amount for b in est.billed},
+        "queue": None if est.queue is None else est.queue.name,
         "cost": None if cost is None else {"amount": cost.amount, "currency": cost.currency},
         "cost_converted": None
         if conv is None
@@ -85,6 +90,9 @@ def rows_csv(rows: list[CompareRow]) -> str:
     return buf.getvalue()
 
 
+UNIT_SHORT = {"node-hour": "node-h", "gpu-hour": "GPU-h"}
+
+
 def _num(value: float | None, fmt: str = ",.0f") -> str:
     return "-" if value is None else format(value, fmt)
 
@@ -112,6 +120,7 @@ def render_rows(
                     "-",
                     "-",
                     "-",
+                    "-",
                     f"cannot run: {row.error}",
                 ]
             )
@@ -131,6 +140,7 @@ def render_rows(
                 f"{est.n_gpus:,}",
                 _num(est.wall_clock_days, ",.1f"),
                 _num(est.run.gpu_hours),
+                f"{est.run.allocation_units:,.0f} {UNIT_SHORT[est.run.allocation_unit]}",
                 native + (f" ({conv_s} {currency})" if conv_s else ""),
                 _num(est.run.energy_mwh, ",.1f"),
                 _num(est.run.co2_t, ",.1f"),
@@ -147,6 +157,7 @@ def render_rows(
         "GPUs",
         "days",
         "GPU-hours",
+        "billed in",
         "cost",
         "MWh",
         "tCO2",

@@ -120,6 +120,11 @@ def render_estimate(est: Estimate) -> str:
         ("wall-clock", span(est.wall_clock_days, iv.get("wall_clock_days")) + " days"),
         ("GPU-hours", span(run.gpu_hours, iv.get("gpu_hours"), "{:,.0f}")),
         ("node-hours", span(run.node_hours, iv.get("node_hours"), "{:,.0f}")),
+        ("billed", _billed_line(est)),
+        (
+            "queue",
+            est.queue.message if est.queue and est.queue.message else "no QoS rules in the catalog",
+        ),
         (
             "cost",
             span(run.cost.amount, iv.get("cost"), "{:,.0f}")
@@ -162,3 +167,10 @@ def render_estimate(est: Estimate) -> str:
         + "\n".join(f"  - {a.name}: {a.value} [{a.source}]" for a in est.assumptions)
     )
     return "\n".join(out)
+
+
+def _billed_line(est: Estimate) -> str:
+    """The hours in the system's billing unit first, then every sourced conversion."""
+    from capacity.billing import describe
+
+    return describe(est.billed) + f" (billed in {est.run.allocation_unit}s)"
