@@ -21,11 +21,11 @@ from capacity.system import System
 from capacity.throughput import default_precision
 
 SortKey = Literal["time", "cost", "co2"]
-Where = Literal["eu", "operational", "cloud", "hpc", "all"]
+Where = Literal["eu", "europe", "operational", "cloud", "hpc", "all"]
 
-# EU member states, the other EEA states, Switzerland and the United Kingdom (ISO 3166),
-# lower case as grid ids: what "European" means for `--where eu`.
-EUROPE = frozenset(
+# The 27 EU member states (ISO 3166 alpha-2, lower case as grid ids): `--where eu`.
+# Source: europa.eu, "EU countries" (Croatia the latest member, 2013; the UK left in 2020).
+EU_MEMBERS = frozenset(
     [
         "at",
         "be",
@@ -54,13 +54,16 @@ EUROPE = frozenset(
         "si",
         "es",
         "se",
-        "is",
-        "li",
-        "no",
-        "ch",
-        "gb",
     ]
 )
+# `--where europe`: the EU, the other EEA states (Iceland, Liechtenstein, Norway),
+# Switzerland and the United Kingdom.
+EUROPE = EU_MEMBERS | frozenset({"is", "li", "no", "ch", "gb"})
+
+
+def region_of(system: System) -> str:
+    """ISO code of where the system runs: the cluster's country, else the cloud grid's."""
+    return (system.country or system.grid.id).lower()
 
 
 class CompareRow(BaseModel):
@@ -82,7 +85,9 @@ def select_systems(systems: Iterable[System], where: Sequence[Where]) -> list[Sy
         keep = True
         for w in where:
             if w == "eu":
-                keep &= s.grid.id in EUROPE
+                keep &= region_of(s) in EU_MEMBERS
+            elif w == "europe":
+                keep &= region_of(s) in EUROPE
             elif w == "operational":
                 keep &= s.status == "operational"
             elif w == "cloud":

@@ -86,3 +86,17 @@ CAUSAL_FLASH_FRACTION = Constant(
     "Dao 2023 (FlashAttention-2, arXiv:2307.08691) Sec. 3.1: with a causal mask the blocks "
     "above the diagonal are skipped, about half of the s x s work the MFU convention counts",
 )
+
+# -- Catalog freshness (project rule, issue #14: what a proposal may still cite)
+PRICE_MAX_AGE_MONTHS = Constant(
+    12,
+    "months",
+    "capacity project rule (issue #14): a price, exchange rate or grid intensity older than "
+    "a year is stale; cloud prices and ECB rates move within a year",
+)
+HARDWARE_MAX_AGE_MONTHS = Constant(
+    36,
+    "months",
+    "capacity project rule (issue #14): a hardware figure (node count, network, power) not "
+    "checked for three years is stale; partitions are extended or retired on that scale",
+)

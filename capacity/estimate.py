@@ -27,6 +27,7 @@ from capacity.estimate_parts import (
     assumptions,
     budget_reasons,
     convert,
+    stale_notes,
     system_reasons,
     v0_layout,
 )
@@ -526,6 +527,7 @@ def estimate(scn: Scenario) -> Estimate:
             f"longer than the {gp.inputs.job_wall_limit_h:g} h job limit: a chain of "
             f"{gp.jobs} jobs, each paying a restart and a checkpoint reload"
         )
+    notes += stale_notes(scn, run)
     band = band_for(
         scn.calibration,
         measured=measured(scn),

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import math
 from typing import TYPE_CHECKING
 
 from pydantic import BaseModel, ConfigDict
 
 from capacity.budget import Budget
+from capacity.catalog.freshness import rates_stale, record_stale, sources_stale
 from capacity.catalog.schemas import ExchangeRates
 from capacity.constants import DEFAULT_PUE, MEMORY_HEADROOM_FRACTION
 from capacity.cost import Money, RunCost
@@ -117,6 +119,7 @@ def assumptions(scn: Scenario, thr: Throughput, run: RunCost) -> list[Assumption
             source=_src(scn.system, f"grid {scn.system.grid.id}.gco2_per_kwh"),
         ),
     ]
+    out += estimated_assumptions(scn.system)
     if run.cost is not None:
         out.append(
             Assumption(
@@ -127,6 +130,34 @@ def assumptions(scn: Scenario, thr: Throughput, run: RunCost) -> list[Assumption
             )
         )
     return out
+
+
+# figures an estimate shows elsewhere (peak, memory, power, PUE, grid, price): their
+# assumption line already carries the "(estimate: ...)" label of their source
+_SHOWN = ("peak_tflops_", "memory_gib", "node_power_kw", "pue", "tdp_w", "price_per_")
+
+
+def estimated_assumptions(system: System) -> list[Assumption]:
+    """Every other estimated figure of the system (node count, GPUs per node, network)."""
+    out = []
+    for key, src in sorted(system.sources.items()):
+        entry, _, field = key.rpartition(".")
+        if not src.estimated or field.startswith(_SHOWN) or entry.startswith("grid "):
+            continue
+        out.append(Assumption(name=f"{entry} {field}", value="estimated", source=src.label()))
+    return out
+
+
+def stale_notes(scn: Scenario, run: RunCost, today: dt.date | None = None) -> list[str]:
+    """One note per stale source the estimate uses (freshness rule of the catalog)."""
+    day = today or dt.date.today()
+    stale = sources_stale(scn.system.sources, day)
+    stale += record_stale(scn.system.grid, f"grid {scn.system.grid.id}", day)
+    rates = scn.exchange_rates
+    if rates is not None and run.cost is not None and run.cost.currency != rates.base:
+        fx = rates_stale(rates, day)
+        stale += [fx] if fx is not None else []
+    return [f"stale figure: {s.describe()}" for s in stale]
 
 
 def _power_source(scn: Scenario) -> str:
@@ -144,10 +175,7 @@ def _pue_source(scn: Scenario, run: RunCost) -> str:
 
 def _src(system: System, key: str) -> str:
     src = system.sources.get(key) or system.sources.get(key.rsplit(".", 1)[0] + ".*")
-    if src is None:
-        return ""
-    parts = [src.title, src.locator or "", src.url or "", f"as of {src.as_of}"]
-    return ", ".join(p for p in parts if p)
+    return "" if src is None else src.label()
 
 
 def system_reasons(scn: Scenario, n_gpus: int, n_nodes: float, wall_h: float) -> list[Reason]:

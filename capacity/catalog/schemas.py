@@ -37,12 +37,33 @@ class Source(Frozen):
         default=("*",), description="the figures this source covers; '*' = all of this entry's"
     )
     note: str | None = None
+    estimated: bool = Field(
+        default=False,
+        description="the figures are derived by us, not stated by the source; `basis` says how",
+    )
+    basis: str | None = Field(
+        default=None, description="how an estimated figure is derived (e.g. 'target 1 EF / peak')"
+    )
+    stale_note: str | None = Field(
+        default=None,
+        description="why a figure older than the freshness rule is still the one to use",
+    )
 
     @model_validator(mode="after")
     def _url_or_locator(self) -> Source:
         if not self.url and not self.locator:
             raise ValueError("a source needs a url or a locator")
+        if self.estimated and not self.basis:
+            raise ValueError("an estimated figure needs its basis")
+        if self.basis and not self.estimated:
+            raise ValueError("basis is for estimated figures: add estimated = true")
         return self
+
+    def label(self) -> str:
+        """One line for a reader: '(estimate: basis) title, locator, as of date'."""
+        parts = [self.title, self.locator or "", self.url or "", f"as of {self.as_of}"]
+        text = ", ".join(p for p in parts if p)
+        return f"(estimate: {self.basis}) {text}" if self.estimated else text
 
 
 def _numeric_fields(model: BaseModel) -> list[str]:
@@ -82,10 +103,11 @@ class Sourced(Frozen):
         return self
 
     def source_for(self, field: str) -> Source | None:
-        for src in self.sources:
-            if field in src.fields or "*" in src.fields:
-                return src
-        return None
+        """The source naming `field`, else one covering all figures ('*')."""
+        named = [s for s in self.sources if field in s.fields]
+        wild = [s for s in self.sources if "*" in s.fields]
+        found = named or wild
+        return found[0] if found else None
 
 
 class Entry(Sourced):

@@ -82,6 +82,15 @@ def validate(
     folder: Annotated[
         str | None, typer.Argument(metavar="[DIR]", help="Catalog folder; default: built-in.")
     ] = None,
+    stale: Annotated[
+        bool,
+        typer.Option(
+            "--stale",
+            help="Also list figures older than the freshness rule (price or rate > 12 months, "
+            "hardware > 36 months) and sources dated in the future; exit 1 if one has no "
+            "stale_note saying why it is kept.",
+        ),
+    ] = False,
 ) -> None:
     """Validate a catalog folder (with the built-in one for references); exit 2 on error."""
     from capacity.catalog.loader import load_catalog, validate_folder
@@ -90,10 +99,35 @@ def validate(
         cat = load_catalog()
         n = sum(len(getattr(cat, k)) for k in KIND_NAMES)
         print(f"ok: built-in catalog, {n} entries")
-        return
-    loaded = validate_folder(folder)
-    load_catalog([folder])
-    print(f"ok: {folder}: {len(loaded)} entries valid")
+    else:
+        loaded = validate_folder(folder)
+        cat = load_catalog([folder])
+        print(f"ok: {folder}: {len(loaded)} entries valid")
+    if stale:
+        _report_stale(cat)
+
+
+def _report_stale(cat: object) -> None:
+    import datetime as dt
+
+    from capacity.catalog.freshness import catalog_stale, future_dates
+    from capacity.catalog.loader import Catalog
+
+    assert isinstance(cat, Catalog)
+    today = dt.date.today()
+    found = catalog_stale(cat, today)
+    unnoted = [s for s in found if s.note is None]
+    future = future_dates(cat, today)
+    print(
+        f"freshness rule on {today}: {len(found)} stale figure group(s), "
+        f"{len(unnoted)} without a note"
+    )
+    for s in sorted(found, key=lambda s: (s.note is not None, s.entry)):
+        print(f"  {'STALE' if s.note is None else 'kept '} {s.describe()}")
+    for line in future:
+        print(f"  FUTURE {line}")
+    if unnoted or future:
+        raise typer.Exit(1)
 
 
 @catalog_app.command("schema")

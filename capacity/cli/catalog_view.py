@@ -15,6 +15,13 @@ def _fmt(value: Any) -> str:
     return "" if value is None else f"{value:g}" if isinstance(value, float) else str(value)
 
 
+def _fig(rec: Sourced, field: str) -> str:
+    """A figure for a table: its value, with '(estimate)' when we derived it."""
+    text = _fmt(getattr(rec, field))
+    src = rec.source_for(field)
+    return f"{text} (estimate)" if text and src is not None and src.estimated else text
+
+
 def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]:
     rows: list[dict[str, Any]] = []
     if kind == "accelerators":
@@ -23,10 +30,10 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
             rows.append(
                 {
                     "id": a.id,
-                    "memory_gib": _fmt(a.memory_gib),
-                    "bf16_tflops": _fmt(a.peak_tflops_bf16),
-                    "fp8_tflops": _fmt(a.peak_tflops_fp8),
-                    "tdp_w": _fmt(a.tdp_w),
+                    "memory_gib": _fig(a, "memory_gib"),
+                    "bf16_tflops": _fig(a, "peak_tflops_bf16"),
+                    "fp8_tflops": _fig(a, "peak_tflops_fp8"),
+                    "tdp_w": _fig(a, "tdp_w"),
                     "status": a.status,
                 }
             )
@@ -38,8 +45,8 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
                     {
                         "id": f"{c.id}/{p.id}",
                         "country": c.country,
-                        "nodes": p.nodes,
-                        "gpus_per_node": p.accelerators_per_node,
+                        "nodes": _fig(p, "nodes"),
+                        "gpus_per_node": _fig(p, "accelerators_per_node"),
                         "accelerator": p.accelerator,
                         "unit": p.allocation_unit,
                         "status": p.status,
@@ -63,7 +70,7 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
                     "provider": o.provider,
                     "gpus": o.accelerators_per_instance,
                     "accelerator": o.accelerator,
-                    "price_per_hour": _fmt(o.price_per_hour),
+                    "price_per_hour": _fig(o, "price_per_hour"),
                     "currency": o.currency,
                     "pricing": o.pricing_model,
                     "region": o.region,
@@ -153,16 +160,19 @@ def _render_record(rec: BaseModel, indent: str = "") -> list[str]:
         ):
             s = rec.source_for(name)
             if s:
-                src = f"   [{s.title}; {s.locator or s.url}; as of {s.as_of}]"
+                src = f"   [{s.label()}]"
         shown = ", ".join(map(str, value)) if isinstance(value, tuple) else _fmt(value)
         lines.append(f"{indent}{name}: {shown}{src}")
     if isinstance(rec, Sourced) and rec.sources:
         lines.append(f"{indent}sources:")
         for s in rec.sources:
+            est = f"(estimate: {s.basis}) " if s.estimated else ""
             lines.append(
-                f"{indent}  - {s.title} ({s.url or ''} {s.locator or ''}, as of {s.as_of})"
+                f"{indent}  - {est}{s.title} ({s.url or ''} {s.locator or ''}, as of {s.as_of})"
                 f" covers: {', '.join(s.fields)}"
             )
+            if s.stale_note:
+                lines.append(f"{indent}    kept although old: {s.stale_note}")
     return lines
 
 

@@ -24,7 +24,7 @@ Examples:
   capacity compare --model mixtral-8x7b --tokens 1T --gpus 512 --where cloud --sort cost --csv
 """
 
-WHERE = ("eu", "operational", "cloud", "hpc", "all")
+WHERE = ("eu", "europe", "operational", "cloud", "hpc", "all")
 SORTS = ("time", "cost", "co2")
 
 
@@ -45,7 +45,10 @@ def compare(
     ] = None,
     where: Annotated[
         list[str] | None,
-        typer.Option(help="Filter (repeatable): eu, operational, cloud, hpc, all."),
+        typer.Option(
+            help="Filter (repeatable): eu (EU member states), europe (EU + EEA + UK + "
+            "Switzerland), operational, cloud, hpc, all."
+        ),
     ] = None,
     sort: Annotated[str, typer.Option(help="Rank by time, cost or co2.")] = "time",
     currency: Annotated[str, typer.Option(help="Currency for converted costs.")] = "EUR",

@@ -1,0 +1,72 @@
+"""Estimated figures, the freshness rule and the regions of `--where` (issue #14)."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from pydantic import ValidationError
+from typer.testing import CliRunner
+
+from capacity.catalog.freshness import catalog_stale, months_between, record_stale
+from capacity.catalog.schemas import Grid, Source
+from capacity.cli import app
+from capacity.compare import EU_MEMBERS, EUROPE, region_of, select_systems
+from capacity.system import all_systems
+
+TODAY = dt.date(2026, 12, 1)
+RUNNER = CliRunner()
+
+
+def _grid(year: int, **src: object) -> Grid:
+    source = {"title": "test grid", "url": "https://example.org", "as_of": dt.date(year + 1, 2, 1)}
+    return Grid.model_validate(
+        {"id": "xx", "name": "X", "gco2_per_kwh": 100, "year": year, "sources": [source | src]}
+    )
+
+
+def test_an_estimate_needs_its_basis_and_a_basis_needs_the_flag():
+    base = {"title": "test", "url": "https://example.org", "as_of": TODAY}
+    with pytest.raises(ValidationError, match="basis"):
+        Source.model_validate(base | {"estimated": True})
+    with pytest.raises(ValidationError, match="estimated = true"):
+        Source.model_validate(base | {"basis": "guess"})
+    src = Source.model_validate(base | {"estimated": True, "basis": "1 EF / peak"})
+    assert src.label().startswith("(estimate: 1 EF / peak)")
+
+
+def test_freshness_rule_dates_a_grid_by_its_year():
+    assert months_between(dt.date(2025, 12, 1), TODAY) == 12
+    assert months_between(dt.date(2025, 12, 2), TODAY) == 11
+    assert record_stale(_grid(2025), "grids/xx", TODAY) == []
+    (old,) = record_stale(_grid(2024), "grids/xx", TODAY)
+    assert (old.as_of, old.limit_months, old.note) == (dt.date(2024, 12, 31), 12, None)
+    (kept,) = record_stale(_grid(2024, stale_note="newest published"), "grids/xx", TODAY)
+    assert kept.note == "newest published"
+
+
+def test_builtin_catalog_keeps_the_freshness_rule(catalog):
+    """Done-when of issue #14: nothing older than the rule without a note saying why."""
+    unnoted = [s.describe() for s in catalog_stale(catalog, TODAY) if s.note is None]
+    assert unnoted == []
+    res = RUNNER.invoke(app, ["catalog", "validate", "--stale"])
+    assert res.exit_code == 0, res.output
+    assert "0 without a note" in res.output
+
+
+def test_where_eu_is_the_member_states_and_europe_adds_eea_uk_ch(catalog):
+    assert len(EU_MEMBERS) == 27 and {"ch", "gb", "no"} <= EUROPE - EU_MEMBERS
+    systems = all_systems(catalog)
+    eu = {s.id for s in select_systems(systems, ["eu"])}
+    europe = {s.id for s in select_systems(systems, ["europe"])}
+    assert "leonardo-booster/booster" in eu and eu < europe
+    assert not any(region_of(s) in {"ch", "gb"} for s in systems if s.id in eu)
+    assert any(s.id.startswith("alps") for s in systems if s.id in europe)
+
+
+def test_estimated_figures_are_labelled_in_show_and_estimate(catalog):
+    res = RUNNER.invoke(app, ["catalog", "show", "alice-recoque"])
+    assert res.exit_code == 0, res.output
+    assert "(estimate:" in res.output
+    res = RUNNER.invoke(app, ["catalog", "list", "clusters"])
+    assert "(estimate)" in res.output
