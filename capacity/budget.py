@@ -41,10 +41,18 @@ class Budget(BaseModel):
     currency: str | None = None
 
     def describe(self) -> str:
+        """The budget as a person writes it: '1e24 FLOPs', '500k gpu-hours', '2M EUR'."""
         from capacity.units import human_count
 
+        if self.unit == "flops":
+            return f"{sci(self.amount)} FLOPs"
         what = self.currency if self.unit == "money" else self.unit
         return f"{human_count(self.amount)} {what}"
+
+
+def sci(value: float, digits: int = 3) -> str:
+    """1e24 -> '1e24', 5.76e23 -> '5.76e23' (no '+', no padding zeros)."""
+    return f"{value:.{digits}g}".replace("e+", "e")
 
 
 def parse_budget(text: str, *, field: str = "budget") -> Budget:

@@ -11,6 +11,7 @@ from capacity.cli import (
     catalog_cmd,
     compare_cmd,
     estimate_cmd,
+    fitlaw_cmd,
     optimal_cmd,
     plan_cmd,
     proposal_cmd,
@@ -52,6 +53,7 @@ plan_cmd.register(app)
 validate_cmd.register(app)
 catalog_cmd.register(app)
 optimal_cmd.register(app)
+fitlaw_cmd.register(app)
 compare_cmd.register(app)
 report_cmd.register(app)
 proposal_cmd.register(app)
