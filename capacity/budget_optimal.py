@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict
 
-from capacity.budget import Budget
+from capacity.budget import Budget, sci
 from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
 from capacity.cost import Money
 from capacity.errors import CapacityError
@@ -30,6 +30,7 @@ from capacity.scaling import (
     optimal_for_flops,
     resolve_law,
 )
+from capacity.scaling.fit import Interval, LawFit
 from capacity.system import System
 from capacity.units import HOURS_PER_DAY
 from capacity.workload import model_from_params
@@ -54,6 +55,14 @@ class BudgetOptimum(BaseModel):
     model: ModelSpec  # the Llama-style shape used for throughput
     estimate: Estimate | None  # the optimum run on the system, when one is given
     conversion: str  # how the budget became FLOPs
+    law_name: str = ""
+    law_source: str = ""
+    # With a fitted law (`--law FILE.toml`): the bootstrap range of the loss of this plan and
+    # of the compute-optimal size at its FLOPs, and how far it lies beyond the fitted runs.
+    loss_interval: Interval | None = None
+    params_interval: Interval | None = None
+    interval_label: str | None = None
+    extrapolation: float | None = None
 
 
 def _tokens_affordable(
@@ -91,7 +100,7 @@ def _tokens_affordable(
 
 def optimal_for_budget(
     *,
-    law: str = "epoch",
+    law: str | ScalingLaw | LawFit = "epoch",
     budget: Budget | None = None,
     target_loss: float | None = None,
     system: System | None = None,
@@ -104,8 +113,20 @@ def optimal_for_budget(
     exchange_rates: ExchangeRates | None = None,
     calibration: EfficiencyCalibration | None = None,
 ) -> BudgetOptimum:
-    """Compute-optimal N and D for a budget (or the smallest budget for `target_loss`)."""
-    lw = resolve_law(law)
+    """Compute-optimal N and D for a budget (or the smallest budget for `target_loss`).
+
+    One rule for what is spent: the training FLOPs (6ND) equal the budget, in every mode.
+    With `inference_tokens` the model is the lifetime-cheapest one whose training costs
+    exactly the budget, and its loss (above the compute-optimal loss) is what it reaches.
+    With `target_loss` the training FLOPs are what the target costs. Alternatives are round
+    multiples of the chosen size on the same training FLOPs.
+    """
+    fit: LawFit | None = None
+    lw: ScalingLaw
+    if isinstance(law, LawFit):
+        fit, lw = law, law.law
+    else:
+        lw = resolve_law(law)
     if (budget is None) == (target_loss is None):
         raise CapacityError("give either --budget or --target-loss", field="budget")
     if budget is not None and budget.unit != "flops" and system is None:
@@ -136,13 +157,14 @@ def optimal_for_budget(
         )
 
     if target_loss is not None:
-        opt = budget_for_loss(target_loss, lw)
+        opt = budget_for_loss(target_loss, lw, inference_tokens=inference_tokens)
         flops = opt.flops
-        conversion = f"smallest compute reaching loss {target_loss:g}: {flops:.3e} FLOPs (6ND)"
+        what = "lifetime-cheapest run" if inference_tokens is not None else "smallest compute"
+        conversion = f"{what} reaching loss {target_loss:g}: {sci(flops)} FLOPs (6ND)"
     elif budget is not None and budget.unit == "flops":
         flops = budget.amount
         opt = allocate(flops)
-        conversion = f"{flops:.3e} FLOPs taken as 6ND"
+        conversion = f"{sci(flops)} FLOPs spent as 6ND"
     else:
         assert budget is not None and system is not None
 
@@ -166,21 +188,34 @@ def optimal_for_budget(
         # iterate need not match what the budget buys.
         tokens = tokens_for(opt.params)
         flops = 6 * opt.params * tokens
-        opt = opt.model_copy(
-            update={
-                "tokens": tokens,
-                "tokens_per_param": tokens / opt.params,
-                "flops": flops,
-                "total_flops": flops + (opt.inference_flops or 0.0),
-                "loss": _loss(lw, opt.params, tokens, unique_tokens),
-            }
-        )
+        update: dict[str, float | None] = {
+            "tokens": tokens,
+            "tokens_per_param": tokens / opt.params,
+            "flops": flops,
+            "total_flops": flops + (opt.inference_flops or 0.0),
+            "loss": _loss(lw, opt.params, tokens, unique_tokens),
+        }
+        if opt.compute_optimal_params is not None:
+            n_co, d_co = (float(x) for x in lw.compute_optimal(flops))
+            update["compute_optimal_params"] = n_co
+            update["compute_optimal_loss"] = float(lw.loss(n_co, d_co))
+        opt = opt.model_copy(update=update)
         conversion = (
-            f"{budget.describe()} on {system.name} with {gpus} GPUs buys {flops:.3e} FLOPs "
-            "(6ND) at the throughput `capacity estimate` predicts for the optimal shape"
+            f"{budget.describe()} on {system.name} with {gpus} GPUs buys {sci(flops)} FLOPs "
+            "(6ND) at the throughput `capacity estimate` predicts for the chosen shape"
         )
     shape = model_from_params(opt.params, seq_len=seq_len)
     est = estimate(scenario(shape, opt.tokens)) if system is not None else None
+    bands: dict[str, object] = {}
+    if fit is not None:
+        p0, p1 = fit.interval_percentiles
+        bands = {
+            "params_interval": fit.allocation_interval(flops)[0] if fit.bootstrap else None,
+            "interval_label": f"P{p0:g}-P{p1:g} of {len(fit.bootstrap)} bootstrap refits",
+            "extrapolation": fit.extrapolation(opt.params, opt.tokens),
+        }
+        if fit.bootstrap and unique_tokens is None:
+            bands["loss_interval"] = fit.loss_interval(opt.params, opt.tokens)
     return BudgetOptimum(
         budget=budget,
         target_loss=target_loss,
@@ -191,6 +226,9 @@ def optimal_for_budget(
         model=shape,
         estimate=est,
         conversion=conversion,
+        law_name=lw.name,
+        law_source=lw.source,
+        **bands,
     )
 
 
@@ -204,12 +242,20 @@ ALTERNATIVE_FACTORS = (0.25, 0.5, 2.0, 4.0)  # "a quarter, half, twice, four tim
 
 
 def _around(opt: OptimalAllocation, law: ScalingLaw) -> list[OptimalAllocation]:
-    """Same FLOPs as `opt`, other sizes: N = f x N*, D = 6 N* D* / (6 N)."""
+    """Same training FLOPs as `opt`, other sizes: N = f x N_chosen, D = 6 N D / (6 f N).
+
+    One basis for every row: the chosen plan's training FLOPs. With inference tokens the
+    compute-optimal size on those FLOPs is added (method "compute_optimal") for comparison.
+    """
     flops = 6 * opt.params * opt.tokens
+    sizes = [(f * opt.params, f, "alternative") for f in ALTERNATIVE_FACTORS]
+    if opt.compute_optimal_params is not None:
+        n_co = opt.compute_optimal_params
+        sizes.append((n_co, n_co / opt.params, "compute_optimal"))
     rows = []
-    for f in ALTERNATIVE_FACTORS:
-        n = f * opt.params
+    for n, f, method in sizes:
         d = flops / (6 * n)
+        infer = None if opt.inference_tokens is None else 2 * n * opt.inference_tokens
         rows.append(
             opt.model_copy(
                 update={
@@ -217,11 +263,13 @@ def _around(opt: OptimalAllocation, law: ScalingLaw) -> list[OptimalAllocation]:
                     "tokens": d,
                     "tokens_per_param": d / n,
                     "loss": _loss(law, n, d, opt.unique_tokens),
-                    "method": "alternative",
+                    "method": method,
                     "size_factor": f,
                     "epochs": None if opt.unique_tokens is None else d / opt.unique_tokens,
-                    "inference_flops": None,
-                    "total_flops": flops,
+                    "inference_flops": infer,
+                    "total_flops": flops + (infer or 0.0),
+                    "compute_optimal_params": None,
+                    "compute_optimal_loss": None,
                 }
             )
         )

@@ -253,12 +253,19 @@ def test_optimal_for_flops_dispatch() -> None:
     assert scarce.method == "data_constrained" and scarce.epochs is not None
     assert scarce.epochs > 1 and scarce.loss > plain.loss
 
+    # One rule: training FLOPs stay at the budget; the smaller model reaches a higher loss,
+    # and no model reaches that loss with fewer lifetime FLOPs (Sardana & Frankle 2023).
     serve = optimal_for_flops(GOPHER_FLOPS, inference_tokens=1e13)
     assert serve.method == "inference_aware"
-    assert serve.params < plain.params and serve.loss == pytest.approx(plain.loss)
+    assert serve.flops == pytest.approx(GOPHER_FLOPS, rel=1e-6)
+    assert serve.params < plain.params and serve.loss > plain.loss
+    assert serve.compute_optimal_params == pytest.approx(plain.params)
+    assert serve.compute_optimal_loss == pytest.approx(plain.loss)
     assert serve.inference_flops is not None
     plain_total = plain.flops + 2 * plain.params * 1e13
     assert serve.total_flops < plain_total
+    same_loss = budget_for_loss(serve.loss)  # compute-optimal run reaching serve's loss
+    assert serve.total_flops < same_loss.flops + 2 * same_loss.params * 1e13
 
     with pytest.raises(CapacityError):
         optimal_for_flops(GOPHER_FLOPS, unique_tokens=1e11, inference_tokens=1e12)

@@ -7,15 +7,27 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from capacity.cli.estimate_cmd import CatalogOpt, JsonOpt
+from capacity.cli.law_io import LAW_HELP
 
 if TYPE_CHECKING:
     from capacity.budget_optimal import BudgetOptimum
+    from capacity.scaling import OptimalAllocation
 
 HELP = """Compute-optimal model size N* and tokens D* for a budget, with the expected loss.
 
 The budget is a number with its unit: '5.76e23 flops', '500k gpu-hours', '40k node-hours',
 '2M EUR', or '60 days' (with --nodes/--gpus). Anything but FLOPs is converted through the
 throughput `capacity estimate` predicts on --cluster.
+
+What is spent, one rule: the training FLOPs (6ND) equal the budget. With
+--inference-tokens the model is the one with the least training + inference FLOPs for the
+loss it reaches, among those whose training costs exactly the budget (Sardana & Frankle
+2023); the loss it reaches is shown beside the compute-optimal model's on the same FLOPs.
+With --target-loss the training FLOPs are what the target costs. The table of other sizes
+is round multiples of the chosen size, all on the same training FLOPs.
+
+--law FILE.toml uses your own fit (`capacity fit-law`): the loss comes with its bootstrap
+interval and a note when the plan lies beyond the fitted runs.
 
 Examples:
 
@@ -24,6 +36,10 @@ Examples:
   capacity optimal --budget '2M USD' --cluster aws-p5-48xlarge --law chinchilla
 
   capacity optimal --target-loss 2.1 --cluster jean-zay/h100 --nodes 64
+
+  capacity optimal --budget '1e24 flops' --inference-tokens 2e13
+
+  capacity optimal --budget '1e22 flops' --law my_law.toml
 """
 
 
@@ -40,9 +56,7 @@ def optimal(
         typer.Option("--cluster", "-c", help="Cluster[/partition] or cloud offering id."),
     ] = None,
     partition: Annotated[str | None, typer.Option(help="Partition of the cluster.")] = None,
-    law: Annotated[
-        str, typer.Option(help="Scaling law: epoch (default), chinchilla or kaplan.")
-    ] = "epoch",
+    law: Annotated[str, typer.Option(help=LAW_HELP)] = "epoch",
     unique_tokens: Annotated[
         str | None, typer.Option(help="Unique tokens available, e.g. 3T (data-constrained).")
     ] = None,
@@ -62,13 +76,13 @@ def optimal(
     from capacity.budget import parse_budget
     from capacity.budget_optimal import optimal_for_budget
     from capacity.cli.common import dump_json, get_catalog
+    from capacity.cli.law_io import load_law
     from capacity.cli.scenario import job_gpus
     from capacity.errors import CapacityError
-    from capacity.scaling import get_law
     from capacity.system import resolve_system
     from capacity.units import parse_quantity
 
-    get_law(law)  # unknown law: clear error before anything else
+    law_used = load_law(law)  # unknown law or bad file: clear error before anything else
     parsed = parse_budget(budget) if budget else None
     if target_loss is not None and target_loss <= 0:
         raise CapacityError(f"must be positive, got {target_loss}", field="target-loss")
@@ -82,7 +96,7 @@ def optimal(
     if system is None and (nodes or gpus):
         raise CapacityError("--nodes/--gpus need --cluster", field="cluster")
     res = optimal_for_budget(
-        law=law,
+        law=law_used,
         budget=parsed,
         target_loss=target_loss,
         system=system,
@@ -104,6 +118,8 @@ def to_json(res: BudgetOptimum) -> dict[str, object]:
     opt, est = res.optimum, res.estimate
     doc: dict[str, object] = {
         "law": opt.law,
+        "law_name": res.law_name,
+        "budget_text": None if res.budget is None else res.budget.describe(),
         "params": opt.params,
         "tokens": opt.tokens,
         "tokens_per_param": opt.tokens_per_param,
@@ -117,6 +133,15 @@ def to_json(res: BudgetOptimum) -> dict[str, object]:
         "epochs": opt.epochs,
         "inference_tokens": opt.inference_tokens,
         "inference_flops": opt.inference_flops,
+        "total_flops": opt.total_flops,
+        "compute_optimal_params": opt.compute_optimal_params,
+        "compute_optimal_loss": opt.compute_optimal_loss,
+        "loss_interval": None if res.loss_interval is None else res.loss_interval.model_dump(),
+        "params_interval": (
+            None if res.params_interval is None else res.params_interval.model_dump()
+        ),
+        "interval": res.interval_label,
+        "extrapolation": res.extrapolation,
         "shape": {
             "n_layers": res.model.n_layers,
             "d_model": res.model.d_model,
@@ -125,11 +150,14 @@ def to_json(res: BudgetOptimum) -> dict[str, object]:
         },
         "alternatives": [
             {
+                "label": size_label(a),
                 "size_factor": a.size_factor,
                 "params": a.params,
                 "tokens": a.tokens,
                 "loss": a.loss,
                 "loss_delta": a.loss - opt.loss,
+                "flops": a.flops,
+                "total_flops": a.total_flops,
             }
             for a in res.alternatives
         ],
@@ -154,7 +182,19 @@ def to_json(res: BudgetOptimum) -> dict[str, object]:
     return doc
 
 
+def size_label(a: OptimalAllocation) -> str:
+    """'1/4 x N', '2 x N', 'compute-optimal': multiples of the chosen size N."""
+    if a.method == "compute_optimal" and a.size_factor != 1.0:
+        return "compute-optimal"
+    if a.method != "alternative":
+        return "N (chosen)" if a.method == "inference_aware" else "N (optimum)"
+    f = a.size_factor
+    text = f"1/{1 / f:g}" if f < 1 and float(1 / f).is_integer() else f"{f:g}"
+    return f"{text} x N"
+
+
 def render_optimal(res: BudgetOptimum) -> str:
+    from capacity.budget import sci
     from capacity.cli.common import kv_table, table
     from capacity.cli.render import money, span
     from capacity.units import human_count
@@ -165,25 +205,59 @@ def render_optimal(res: BudgetOptimum) -> str:
         if res.target_loss is not None
         else (res.budget.describe() if res.budget else "")
     )
+    loss = f"{opt.loss:.3f} nats/token"
+    if res.loss_interval is not None:
+        iv = res.loss_interval
+        loss += f" ({iv.low:.3f}-{iv.high:.3f}, {res.interval_label})"
+    if res.target_loss is not None:
+        spent = ": what reaching the target costs"
+    elif res.budget is not None and res.budget.unit == "flops":
+        spent = " = the budget"
+    else:
+        spent = ": what the budget buys"
+    n_text = human_count(opt.params)
+    if res.params_interval is not None and opt.method == "compute_optimal":
+        pi = res.params_interval
+        n_text += f" ({human_count(pi.low)}-{human_count(pi.high)})"
     rows: list[tuple[str, str]] = [
         ("budget", head),
         ("conversion", res.conversion),
-        ("law", f"{opt.law} ({opt.method.replace('_', ' ')})"),
-        ("N* (parameters)", human_count(opt.params)),
+        ("law", f"{res.law_name or opt.law} ({opt.method.replace('_', ' ')})"),
+        ("N* (parameters)", n_text),
         ("D* (tokens)", human_count(opt.tokens)),
         ("tokens / parameter", f"{opt.tokens_per_param:.1f}"),
-        ("expected loss", f"{opt.loss:.3f} nats/token"),
-        ("training FLOPs", f"{opt.flops:.3e} (6ND)"),
+        ("expected loss", loss),
+        ("training FLOPs", f"{sci(opt.flops)} (6ND){spent}"),
         (
             "shape used",
             f"{res.model.n_layers} layers x d_model {res.model.d_model}, "
             f"{res.model.n_heads} heads, FFN {res.model.ffn_dim}",
         ),
     ]
+    if res.extrapolation is not None and res.extrapolation > 1.5:
+        rows.append(
+            (
+                "fitted range",
+                f"this plan lies {res.extrapolation:.0f}x beyond the fitted runs: the interval "
+                "covers the fit's noise, not a change of regime",
+            )
+        )
     if opt.epochs is not None:
         rows.append(("epochs over unique data", f"{opt.epochs:.2f}"))
     if opt.inference_flops is not None:
-        rows.append(("inference FLOPs", f"{opt.inference_flops:.3e}"))
+        rows.append(("inference FLOPs", f"{sci(opt.inference_flops)} (2N x inference tokens)"))
+    if opt.compute_optimal_params is not None and opt.compute_optimal_loss is not None:
+        n_co = opt.compute_optimal_params
+        life_co = opt.flops + 2 * n_co * (opt.inference_tokens or 0.0)
+        rows.append(
+            (
+                "vs compute-optimal",
+                f"{human_count(n_co)} on the same training FLOPs reaches "
+                f"{opt.compute_optimal_loss:.3f} ({opt.compute_optimal_loss - opt.loss:+.3f}); "
+                f"lifetime FLOPs {sci(opt.total_flops)} vs {sci(life_co)} "
+                f"({opt.total_flops / life_co - 1:+.0%})",
+            )
+        )
     if est is not None:
         cost = est.run.cost
         rows += [
@@ -206,18 +280,29 @@ def render_optimal(res: BudgetOptimum) -> str:
             + f" [{hp.source}]",
         )
     )
+    lifetime = opt.inference_tokens is not None
     alt = [
         [
-            f"{a.size_factor:g} x N*",
+            size_label(a),
             human_count(a.params),
             human_count(a.tokens),
             f"{a.loss:.3f}",
             f"{a.loss - opt.loss:+.3f}",
+            *([sci(a.total_flops)] if lifetime else []),
         ]
-        for a in sorted([*res.alternatives, opt], key=lambda r: r.size_factor)
+        for a in sorted([*res.alternatives, opt], key=lambda r: r.params)
+    ]
+    headers = [
+        "size",
+        "params",
+        "tokens",
+        "loss",
+        "vs N",
+        *(["lifetime FLOPs"] if lifetime else []),
     ]
     return (
         kv_table(rows)
-        + "\n\nSame FLOPs, other sizes (smaller models are cheaper to serve):\n"
-        + table(alt, ["size", "params", "tokens", "loss", "vs optimum"])
+        + f"\n\nSame training FLOPs ({sci(opt.flops)}, 6ND), other sizes"
+        + " (smaller models are cheaper to serve):\n"
+        + table(alt, headers)
     )

@@ -29,6 +29,7 @@ from capacity.scaling.inference_aware import (
     InferenceAwarePlan,
     inference_aware_for_budget,
     inference_aware_optimal,
+    inference_aware_within_budget,
 )
 from capacity.scaling.kaplan import KAPLAN, PF_DAY_FLOPS, KaplanLaw, kaplan_allocation
 from capacity.scaling.optimal import (
@@ -82,6 +83,7 @@ __all__ = [
     "get_law",
     "inference_aware_for_budget",
     "inference_aware_optimal",
+    "inference_aware_within_budget",
     "kaplan_allocation",
     "loss_data_constrained",
     "optimal_for_flops",

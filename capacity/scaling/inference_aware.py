@@ -155,3 +155,45 @@ def inference_aware_for_budget(
     Sardana & Frankle 2023 (arXiv:2401.00448), Sec. 3.
     """
     return inference_aware_optimal(law.optimal_loss(as_positive(C, "flops")), inference_tokens, law)
+
+
+def inference_aware_within_budget(
+    C: npt.ArrayLike,
+    inference_tokens: npt.ArrayLike,
+    law: ScalingLaw = EPOCH,
+) -> InferenceAwarePlan:
+    """Lifetime-optimal model whose training costs exactly C FLOPs; the loss is what it reaches.
+
+    Among the plans of `inference_aware_optimal` (cheapest training + inference for a target
+    loss), the one whose train_flops equal C: the training budget is a hard limit (an
+    allocation), so the loss gives way, not the budget. Its loss is at or above the
+    compute-optimal loss at C (equal when D_inf = 0), its model smaller and trained longer.
+
+    Parameters
+    ----------
+    C : array_like
+        Training budget, FLOPs (6 N D_tr).
+    inference_tokens : array_like
+        Lifetime inference tokens D_inf >= 0.
+    law : ScalingLaw
+        Loss model.
+
+    References
+    ----------
+    Sardana & Frankle 2023 (arXiv:2401.00448), Sec. 2-3 (the total-cost objective, solved
+    here for the loss at which the training part equals the budget).
+    """
+    c = as_positive(C, "flops")
+    d_inf = _check_inference_tokens(inference_tokens)
+    c, d_inf = np.broadcast_arrays(c, d_inf)
+    floor = law.irreducible_loss
+    gap0 = np.asarray(law.optimal_loss(c), dtype=np.float64) - floor  # at D_inf = 0
+    lo = np.log(gap0)
+    hi = lo + np.log(50.0)  # train FLOPs fall steeply as the target rises; 50x the gap is ample
+
+    def miss(log_gap: FloatArray) -> FloatArray:
+        plan = inference_aware_optimal(floor + np.exp(log_gap), d_inf[..., None], law)
+        return np.abs(np.log(np.asarray(plan.train_flops)) - np.log(c[..., None]))
+
+    log_gap = minimize_on_log_grid(miss, lo, hi, points=33, rounds=8)
+    return inference_aware_optimal(floor + np.exp(log_gap), d_inf, law)

@@ -6,13 +6,13 @@ Units: params (N), tokens (D), FLOPs (C = 6ND for training), loss in nats/token.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from capacity.errors import CapacityError
 from capacity.scaling.data_constrained import compute_optimal_data_constrained
-from capacity.scaling.inference_aware import inference_aware_for_budget
+from capacity.scaling.inference_aware import inference_aware_optimal, inference_aware_within_budget
 from capacity.scaling.kaplan import KAPLAN
 from capacity.scaling.parametric import CHINCHILLA, EPOCH, ScalingLaw, as_positive
 
@@ -52,10 +52,13 @@ class OptimalAllocation(BaseModel):
     loss : predicted loss, nats/token.
     flops : training compute 6 N D, FLOPs.
     method : how the row was chosen.
-    size_factor : N relative to the compute-optimal N (1 for the optimum).
+    size_factor : N relative to the chosen N (1 for the chosen row; alternatives are round
+        multiples of it on the same training FLOPs).
     unique_tokens, epochs : data-constrained rows only (U and D/U).
     inference_tokens, inference_flops : inference-aware rows only (D_inf and 2 N D_inf).
     total_flops : flops + inference_flops.
+    compute_optimal_params, compute_optimal_loss : inference-aware rows only: the
+        compute-optimal model on the same training FLOPs, for comparison.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -73,6 +76,8 @@ class OptimalAllocation(BaseModel):
     epochs: float | None = None
     inference_tokens: float | None = None
     inference_flops: float | None = None
+    compute_optimal_params: float | None = None
+    compute_optimal_loss: float | None = None
 
 
 def _row(
@@ -86,6 +91,7 @@ def _row(
     unique_tokens: float | None = None,
     inference_tokens: float | None = None,
     inference_flops: float | None = None,
+    compute_optimal: tuple[float, float] | None = None,
 ) -> OptimalAllocation:
     flops = 6.0 * n * d
     return OptimalAllocation(
@@ -102,6 +108,8 @@ def _row(
         epochs=None if unique_tokens is None else d / unique_tokens,
         inference_tokens=inference_tokens,
         inference_flops=inference_flops,
+        compute_optimal_params=None if compute_optimal is None else compute_optimal[0],
+        compute_optimal_loss=None if compute_optimal is None else compute_optimal[1],
     )
 
 
@@ -123,9 +131,10 @@ def optimal_for_flops(
         Unique tokens available; switches to the data-constrained optimum
         (Muennighoff et al. 2023, arXiv:2305.16264, Eq. 5).
     inference_tokens : float, optional
-        Lifetime inference tokens; switches to the model that reaches the compute-optimal loss
-        at C with the least training + inference compute (Sardana & Frankle 2023,
-        arXiv:2401.00448). Its training FLOPs then exceed C.
+        Lifetime inference tokens; switches to inference-aware sizing with training FLOPs kept
+        at C: the model with the least training + inference compute for the loss it reaches,
+        among those whose training costs exactly C (Sardana & Frankle 2023,
+        arXiv:2401.00448). Its loss is at or above the compute-optimal loss at C.
 
     Returns
     -------
@@ -152,21 +161,26 @@ def optimal_for_flops(
         n, d = float(dc.params), float(dc.tokens)
         return _row(law, n, d, float(dc.loss), method="data_constrained", unique_tokens=u)
     if inference_tokens is not None:
-        plan = inference_aware_for_budget(c, inference_tokens, law)
-        n, d = float(plan.params), float(plan.train_tokens)
-        n_co = float(law.compute_optimal(c)[0])
-        return _row(
-            law,
-            n,
-            d,
-            float(plan.loss),
-            method="inference_aware",
-            size_factor=n / n_co,
-            inference_tokens=float(inference_tokens),
-            inference_flops=float(plan.inference_flops),
-        )
+        plan = inference_aware_within_budget(c, inference_tokens, law)
+        return _inference_row(law, plan, float(inference_tokens))
     n, d = (float(x) for x in law.compute_optimal(c))
     return _row(law, n, d, float(law.loss(n, d)))
+
+
+def _inference_row(law: ScalingLaw, plan: Any, inference_tokens: float) -> OptimalAllocation:
+    n, d = float(plan.params), float(plan.train_tokens)
+    c = 6.0 * n * d
+    n_co, d_co = (float(x) for x in law.compute_optimal(c))
+    return _row(
+        law,
+        n,
+        d,
+        float(plan.loss),
+        method="inference_aware",
+        inference_tokens=inference_tokens,
+        inference_flops=float(plan.inference_flops),
+        compute_optimal=(n_co, float(law.loss(n_co, d_co))),
+    )
 
 
 def alternatives(
@@ -194,8 +208,16 @@ def alternatives(
     return rows
 
 
-def budget_for_loss(target: float, law: str | ScalingLaw = DEFAULT_LAW) -> OptimalAllocation:
-    """Cheapest compute-optimal training run reaching `target` loss (nats/token).
+def budget_for_loss(
+    target: float,
+    law: str | ScalingLaw = DEFAULT_LAW,
+    inference_tokens: float | None = None,
+) -> OptimalAllocation:
+    """Cheapest training run reaching `target` loss (nats/token).
+
+    Without inference tokens: the compute-optimal run. With them: the run with the least
+    training + inference FLOPs at that loss (Sardana & Frankle 2023, arXiv:2401.00448); its
+    training FLOPs are what the target costs.
 
     Raises CapacityError(field="target_loss") when target <= the law's irreducible loss E.
 
@@ -204,6 +226,9 @@ def budget_for_loss(target: float, law: str | ScalingLaw = DEFAULT_LAW) -> Optim
     Hoffmann et al. 2022 (arXiv:2203.15556) Eq. 4, inverted.
     """
     lw = resolve_law(law)
+    if inference_tokens is not None:
+        plan = inference_aware_optimal(target, inference_tokens, lw)
+        return _inference_row(lw, plan, float(inference_tokens))
     c = float(lw.min_compute_for_loss(target))
     n, d = (float(x) for x in lw.compute_optimal(c))
     return _row(lw, n, d, float(lw.loss(n, d)))

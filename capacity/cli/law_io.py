@@ -1,0 +1,33 @@
+"""`--law`: a registered law id, or a law file written by `capacity fit-law`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from capacity.scaling.fit import LawFit
+
+LAW_HELP = (
+    "Scaling law: epoch (default), chinchilla, kaplan, or a law file (.toml) from "
+    "`capacity fit-law`, whose bootstrap gives the loss an interval."
+)
+
+
+def load_law(value: str) -> str | LawFit:
+    """The law id unchanged (checked), or the fitted law read from a .toml file."""
+    from capacity.errors import CapacityError
+    from capacity.scaling import get_law
+    from capacity.scaling.fit import law_from_toml
+
+    path = Path(value)
+    if value.endswith(".toml") or path.is_file():
+        if not path.is_file():
+            raise CapacityError(f"no such law file '{value}'", field="law")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise CapacityError(f"cannot read '{value}': {exc}", field="law") from None
+        return law_from_toml(text, where=value)
+    get_law(value)  # unknown id: the error lists the valid ones
+    return value
