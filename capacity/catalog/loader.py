@@ -29,6 +29,7 @@ from capacity.catalog.schemas import (
     ExchangeRates,
     Grid,
     ModelSpec,
+    WanSite,
 )
 from capacity.errors import CapacityError, CatalogError
 
@@ -58,6 +59,7 @@ class Catalog(BaseModel):
     overrides: tuple[str, ...] = ()
     efficiency: dict[str, EfficiencyCalibration] = {}
     calls: dict[str, Call] = {}
+    wan: dict[str, WanSite] = {}
 
     def _get(self, kind: str, key: str, field: str, table: dict[str, T]) -> T:
         entry = table.get(key)
@@ -167,6 +169,11 @@ def _check_references(cat: dict[str, dict[str, Any]], origin: dict[tuple[str, st
                     f"unknown system '{cs.system}'",
                     field="systems.system",
                 )
+    for wid, w in cat["wan"].items():
+        if w.cluster not in cat["clusters"]:
+            raise CatalogError(
+                str(origin["wan", wid]), f"unknown cluster '{w.cluster}'", field="cluster"
+            )
     for oid, off in cat["cloud"].items():
         if off.accelerator not in accs:
             raise CatalogError(
@@ -232,6 +239,7 @@ def _load_cached(roots: tuple[str, ...]) -> Catalog:
         overrides=tuple(overrides),
         efficiency=tables["efficiency"],
         calls=tables["calls"],
+        wan=tables["wan"],
     )
 
 

@@ -454,6 +454,22 @@ class Call(Entry):
         return exact[0] if exact else next((s for s in self.systems if s.system == cluster), None)
 
 
+class WanSite(Entry):
+    """What a training job at one site can send over the wide-area network (catalogs/wan/).
+
+    The uplink is the site's research-network access, shared with all its other
+    traffic: an upper bound on what a job gets, never a promise. Unknown figures are
+    left out; the multi-site planner then states the assumption it uses instead.
+    """
+
+    kind: Literal["wan"] = "wan"
+    cluster: str = Field(description="clusters/ id of the site's system")
+    network: str = Field(description="research network the site is attached to, e.g. GARR")
+    uplink_gbit_per_s: float | None = Field(
+        default=None, gt=0, description="site access capacity to the research network"
+    )
+
+
 KINDS: dict[str, type[Entry]] = {
     "accelerators": Accelerator,
     "clusters": Cluster,
@@ -461,6 +477,7 @@ KINDS: dict[str, type[Entry]] = {
     "grids": Grid,
     "models": ModelSpec,
     "calls": Call,
+    "wan": WanSite,
 }
 
 
