@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import time
 
 import pytest
 from conftest import DATA, run_cli
@@ -167,8 +166,7 @@ def test_malformed_user_catalog(tmp_path):
     assert "xx.toml" in res.stderr and "Traceback" not in res.stderr
 
 
-def test_estimate_is_fast():
-    start = time.perf_counter()
+def test_estimate_json_for_a_cluster():
     res = run_cli(
         "estimate",
         "--model",
@@ -181,9 +179,7 @@ def test_estimate_is_fast():
         "64",
         "--json",
     )
-    elapsed = time.perf_counter() - start
-    assert res.returncode == 0
-    assert elapsed < 3.0  # generous for CI; README states the measured figure
+    assert res.returncode == 0  # speed: benchmarks/bench_planner.py, not a timed test
 
 
 def test_currency_conversion_says_rate_and_date():
