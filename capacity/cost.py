@@ -39,6 +39,11 @@ class RunCost(BaseModel):
     pue_origin: Literal["catalog", "default"]
     power_basis: str
 
+    @property
+    def energy_estimated(self) -> bool:
+        """Energy from an estimated node power or from GPU TDP alone (not a measured node)."""
+        return "(estimated)" in self.power_basis or self.power_basis.startswith("GPU TDP")
+
 
 def run_cost(system: System, n_gpus: int, wall_clock_h: float) -> RunCost:
     nodes = n_gpus / system.gpus_per_node
@@ -51,13 +56,19 @@ def run_cost(system: System, n_gpus: int, wall_clock_h: float) -> RunCost:
     pue = system.pue if system.pue is not None else DEFAULT_PUE.value
     pue_origin: Literal["catalog", "default"] = "catalog" if system.pue is not None else "default"
     energy_kwh: float | None
+    pue_note = "" if pue_origin == "catalog" else " (default)"
     if system.node_power_kw is not None:
         energy_kwh = node_hours * system.node_power_kw * pue
-        basis = f"node power {system.node_power_kw:g} kW x PUE {pue:g}"
+        src = system.sources.get(f"{system.id}.node_power_kw")
+        est = " (estimated)" if src is not None and src.estimated else ""
+        basis = f"node power {system.node_power_kw:g} kW{est} x PUE {pue:g}{pue_note}"
     elif system.accelerator.tdp_w is not None:
         watts = system.accelerator.tdp_w * GPU_AVERAGE_POWER_FRACTION_OF_TDP.value
         energy_kwh = gpu_hours * watts / 1000 * pue
-        basis = f"GPU TDP {system.accelerator.tdp_w:g} W x PUE {pue:g} (host power not included)"
+        basis = (
+            f"GPU TDP {system.accelerator.tdp_w:g} W x PUE {pue:g}{pue_note} "
+            "(no node power in the catalog: host power not included)"
+        )
     else:
         energy_kwh, basis = None, "no power figure in the catalog"
     energy_mwh = None if energy_kwh is None else energy_kwh / KWH_PER_MWH

@@ -70,3 +70,19 @@ def test_estimated_figures_are_labelled_in_show_and_estimate(catalog):
     assert "(estimate:" in res.output
     res = RUNNER.invoke(app, ["catalog", "list", "clusters"])
     assert "(estimate)" in res.output
+
+
+def test_one_energy_basis_node_power_everywhere(catalog):
+    """Issue #14: every operational system has a node power (TOP500 HPL per node, or
+    estimated from the nearest measured system), so compare rows share one basis."""
+    from capacity.cost import run_cost
+
+    systems = [s for s in all_systems(catalog) if s.status == "operational"]
+    assert [s.id for s in systems if s.node_power_kw is None] == []
+    mn5 = next(s for s in systems if s.id == "marenostrum5/acc")
+    run = run_cost(mn5, 64, 10.0)
+    # TOP500 June 2025: MareNostrum 5 ACC 4,158.9 kW over 1,120 nodes = 3.713 kW
+    assert run.energy_mwh == pytest.approx(16 * 10.0 * 3.713 * 1.2 / 1000)
+    assert not run.energy_estimated and "(default)" in run.power_basis
+    jz = next(s for s in systems if s.id == "jean-zay/h100")
+    assert run_cost(jz, 64, 10.0).energy_estimated

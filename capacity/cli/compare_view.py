@@ -66,6 +66,7 @@ def row_json(row: CompareRow) -> dict[str, Any]:
         else {"amount": conv.amount, "currency": conv.currency},
         "energy_mwh": est.run.energy_mwh,
         "co2_t": est.run.co2_t,
+        "power_basis": est.run.power_basis,
         "mfu": est.throughput.mfu,
         "memory_per_gpu_gib": est.memory.total_gib,
         "fits_memory": est.memory.fits,
@@ -95,6 +96,11 @@ UNIT_SHORT = {"node-hour": "node-h", "gpu-hour": "GPU-h"}
 
 def _num(value: float | None, fmt: str = ",.0f") -> str:
     return "-" if value is None else format(value, fmt)
+
+
+def _energy(value: float | None, estimated: bool) -> str:
+    text = _num(value, ",.1f")
+    return f"~{text}" if estimated and value is not None else text
 
 
 def render_rows(
@@ -142,8 +148,8 @@ def render_rows(
                 _num(est.run.gpu_hours),
                 f"{est.run.allocation_units:,.0f} {UNIT_SHORT[est.run.allocation_unit]}",
                 native + (f" ({conv_s} {currency})" if conv_s else ""),
-                _num(est.run.energy_mwh, ",.1f"),
-                _num(est.run.co2_t, ",.1f"),
+                _energy(est.run.energy_mwh, est.run.energy_estimated),
+                _energy(est.run.co2_t, est.run.energy_estimated),
                 verdict,
             ]
         )
@@ -163,4 +169,9 @@ def render_rows(
         "tCO2",
         "verdict",
     ]
-    return head + "\n\n" + table(body, cols)
+    foot = (
+        "MWh, tCO2: node power x PUE x the grid's intensity; node power is the system's TOP500 "
+        "HPL power per node, '~' where estimated from the nearest measured system; PUE 1.2 "
+        "unless the operator publishes one"
+    )
+    return head + "\n\n" + table(body, cols) + "\n" + foot
