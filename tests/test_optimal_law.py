@@ -117,3 +117,21 @@ def test_missing_law_file_is_one_line(tmp_path, monkeypatch, capsys):
         monkeypatch, capsys, "optimal", "--budget", "1e22 flops", "--law", str(tmp_path / "no.toml")
     )
     assert code == 2 and "law" in err and err.strip().count("\n") == 0
+
+
+def test_report_law_panel_carries_the_fit(law_file, catalog):
+    """`capacity report --law FILE`: the panel gets the bootstrap range of the run's loss."""
+    from capacity.cli.law_io import load_law
+    from capacity.estimate import Scenario, estimate
+    from capacity.report.data import law_panel
+    from capacity.scaling.fit import LawFit
+    from capacity.workload import model_from_params
+
+    fit = load_law(str(law_file))
+    assert isinstance(fit, LawFit)
+    system = resolve_system(catalog, "leonardo-booster")
+    est = estimate(Scenario(model=model_from_params(7e9), tokens=2e11, system=system))
+    panel = law_panel(est, fit.law, fit)
+    assert panel.loss_interval is not None
+    assert panel.loss_interval[0] < panel.loss < panel.loss_interval[1]
+    assert panel.to_json()["interval"].startswith("P10-P90")

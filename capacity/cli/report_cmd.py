@@ -15,6 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from capacity.cli import estimate_cmd
+from capacity.cli.law_io import LAW_HELP
 
 HELP = """Write an HTML report of one training run: headline figures, memory per GPU,
 step time, strong scaling, the same run across the catalog, the scaling-law panel and
@@ -62,9 +63,7 @@ def _own_options() -> list[inspect.Parameter]:
             "law",
             kw,
             default="epoch",
-            annotation=Annotated[
-                str, typer.Option(help="Scaling law of the panel: epoch, chinchilla or kaplan.")
-            ],
+            annotation=Annotated[str, typer.Option(help=LAW_HELP)],
         ),
         inspect.Parameter(
             "currency",
@@ -97,7 +96,9 @@ def report(**kwargs: Any) -> None:
 
     output: Path = kwargs.pop("output")
     title: str | None = kwargs.pop("title")
-    law: str = kwargs.pop("law")
+    from capacity.cli.law_io import load_law
+
+    law = load_law(kwargs.pop("law"))
     currency: str = kwargs.pop("currency").upper()
     json_out: bool = bool(kwargs.pop("json_out", False))
     accepted = set(inspect.signature(build_scenario).parameters)

@@ -19,6 +19,7 @@ from capacity.constants import Constant
 from capacity.errors import CapacityError
 from capacity.estimate import Estimate, Scenario, estimate
 from capacity.scaling import ScalingLaw
+from capacity.scaling.fit import LawFit
 from capacity.system import System
 
 STRONG_SCALING_EFFICIENCY_FLOOR = Constant(
@@ -188,6 +189,11 @@ class LawPanel(BaseModel):
     optimal_loss: float
     curves: tuple[tuple[float, tuple[float, ...], tuple[float, ...]], ...]  # (C, N[], L[])
     frontier: tuple[tuple[float, ...], tuple[float, ...], tuple[float, ...]]  # C[], N[], L[]
+    # A fitted law (`--law FILE.toml`): bootstrap ranges and how far the run lies beyond it.
+    loss_interval: tuple[float, float] | None = None
+    optimal_params_interval: tuple[float, float] | None = None
+    interval_label: str | None = None
+    extrapolation: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -199,11 +205,18 @@ class LawPanel(BaseModel):
             "optimal_params": self.optimal_params,
             "optimal_tokens": self.optimal_tokens,
             "optimal_loss": self.optimal_loss,
+            "loss_interval": self.loss_interval,
+            "optimal_params_interval": self.optimal_params_interval,
+            "interval": self.interval_label,
+            "extrapolation": self.extrapolation,
         }
 
 
-def law_panel(est: Estimate, law: ScalingLaw) -> LawPanel:
-    """IsoFLOP curves around the run's compute, the frontier, and where the run sits."""
+def law_panel(est: Estimate, law: ScalingLaw, fit: LawFit | None = None) -> LawPanel:
+    """IsoFLOP curves around the run's compute, the frontier, and where the run sits.
+
+    With `fit` (the law's bootstrap), the run's loss and the optimal size get their ranges.
+    """
     n = float(est.params.active)
     d = float(est.scenario.tokens)
     c = 6.0 * n * d
@@ -219,6 +232,16 @@ def law_panel(est: Estimate, law: ScalingLaw) -> LawPanel:
     n_f = np.asarray(law.compute_optimal(cs)[0], dtype=float)
     l_f = np.asarray(law.optimal_loss(cs), dtype=float)
     n_o, d_o = (float(x) for x in law.compute_optimal(c))
+    bands: dict[str, Any] = {}
+    if fit is not None and fit.bootstrap:
+        li, ni = fit.loss_interval(n, d), fit.allocation_interval(c)[0]
+        p0, p1 = fit.interval_percentiles
+        bands = {
+            "loss_interval": (li.low, li.high),
+            "optimal_params_interval": (ni.low, ni.high),
+            "interval_label": f"P{p0:g}-P{p1:g} of {len(fit.bootstrap)} bootstrap refits",
+            "extrapolation": fit.extrapolation(n, d),
+        }
     return LawPanel(
         law_id=law.id,
         law_name=law.name,
@@ -237,6 +260,7 @@ def law_panel(est: Estimate, law: ScalingLaw) -> LawPanel:
             tuple(float(x) for x in n_f),
             tuple(float(x) for x in l_f),
         ),
+        **bands,
     )
 
 

@@ -28,7 +28,8 @@ from capacity.report.data import (
     law_panel,
     strong_scaling,
 )
-from capacity.scaling import get_law
+from capacity.scaling import ScalingLaw, resolve_law
+from capacity.scaling.fit import LawFit
 from capacity.system import System
 from capacity.units import human_count
 
@@ -51,7 +52,7 @@ def build_report(
     systems: Sequence[System],
     *,
     title: str | None = None,
-    law: str = "epoch",
+    law: str | ScalingLaw | LawFit = "epoch",
     currency: str = "EUR",
     calibration: EfficiencyCalibration | None = None,
 ) -> Report:
@@ -64,7 +65,11 @@ def build_report(
         scaling=strong_scaling(est),
         comparison=tuple(cluster_comparison(est, systems, currency)),
         currency=currency,
-        law=law_panel(est, get_law(law)),
+        law=(
+            law_panel(est, law.law, law)
+            if isinstance(law, LawFit)
+            else law_panel(est, resolve_law(law))
+        ),
         validation=tuple(validation_assumptions(calibration)),
     )
 
@@ -426,8 +431,27 @@ def _law_note(rep: Report) -> str:
         f"{h.esc(human_count(p.params))} parameters on {h.esc(human_count(p.tokens))} tokens "
         f"({p.tokens / p.params:,.0f} tokens/parameter), is predicted at {p.loss:.3f} nats/token, "
         f"{gap:.3f} above the frontier.</p>"
-        f'<p class="small muted">Law: {h.esc(p.law_source)}. Validity: {h.esc(p.law_validity)}.</p>'
+        + _law_interval_note(p)
+        + f'<p class="small muted">Law: {h.esc(p.law_source)}. '
+        + f"Validity: {h.esc(p.law_validity)}.</p>"
     )
+
+
+def _law_interval_note(p: LawPanel) -> str:
+    if p.loss_interval is None:
+        return ""
+    lo, hi = p.loss_interval
+    text = f"<p>Fitted law: this run's loss lies in {lo:.3f}-{hi:.3f}"
+    if p.optimal_params_interval is not None:
+        n0, n1 = p.optimal_params_interval
+        text += f", the optimal size in {h.esc(human_count(n0))}-{h.esc(human_count(n1))}"
+    text += f" ({h.esc(p.interval_label or '')})"
+    if p.extrapolation is not None and p.extrapolation > 1.5:
+        text += (
+            f"; the run lies {p.extrapolation:.0f}x beyond the fitted runs, so the range covers "
+            "the fit's noise, not a change of regime"
+        )
+    return text + ".</p>"
 
 
 def assumptions(rep: Report) -> list[Assumption]:
