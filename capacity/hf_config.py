@@ -9,6 +9,7 @@ Pure: the CLI reads the file and passes the dict.
 from __future__ import annotations
 
 import datetime as dt
+import json
 from typing import Any
 
 from pydantic import ValidationError
@@ -27,6 +28,86 @@ PRETRAIN_SEQ_CAP = Constant(
 )
 
 _LLAMA_LIKE = {"llama", "mistral", "mixtral", "qwen2", "qwen3", "olmo", "olmo2", "gemma", "yi"}
+
+
+# Keys read as whole numbers (shapes, counts, lengths); every one is checked before use.
+_INT_KEYS = (
+    "num_hidden_layers",
+    "n_layer",
+    "hidden_size",
+    "n_embed",
+    "n_embd",
+    "num_attention_heads",
+    "n_head",
+    "intermediate_size",
+    "ffn_hidden_size",
+    "n_inner",
+    "vocab_size",
+    "max_position_embeddings",
+    "seq_length",
+    "n_positions",
+    "n_ctx",
+    "num_key_value_heads",
+    "num_kv_heads",
+    "n_head_kv",
+    "head_dim",
+    "num_local_experts",
+    "num_experts",
+    "num_experts_per_tok",
+    "moe_intermediate_size",
+    "moe_layer_freq",
+    "n_routed_experts",
+    "qk_nope_head_dim",
+    "kv_lora_rank",
+    "q_lora_rank",
+    "qk_rope_head_dim",
+    "v_head_dim",
+    "n_shared_experts",
+    "first_k_dense_replace",
+    "sliding_window",
+)
+# Above any real model's figure by orders of magnitude; keeps the arithmetic finite.
+_MAX_CONFIG_INT = 10**9
+
+
+def _check_types(cfg: dict[str, Any]) -> None:
+    """Refuse values of the wrong type in one line naming the key (JSON allows anything)."""
+    for key in _INT_KEYS:
+        value = cfg.get(key)
+        if value is None:
+            continue
+        if isinstance(value, float) and value.is_integer():
+            value = int(value)
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise CapacityError(
+                f"config.json: {key} must be a whole number, got {json_repr(value)}",
+                field="model",
+            )
+        if not 0 <= value <= _MAX_CONFIG_INT:
+            raise CapacityError(
+                f"config.json: {key} = {value} is out of range (0 to {_MAX_CONFIG_INT:,})",
+                field="model",
+            )
+        cfg[key] = value
+    for key in ("model_type", "_name_or_path"):
+        if cfg.get(key) is not None and not isinstance(cfg[key], str):
+            raise CapacityError(
+                f"config.json: {key} must be a string, got {json_repr(cfg[key])}", field="model"
+            )
+    for key in ("architectures", "layer_types"):
+        value = cfg.get(key)
+        if value is not None and not (
+            isinstance(value, list) and all(isinstance(v, str) for v in value)
+        ):
+            raise CapacityError(
+                f"config.json: {key} must be a list of strings, got {json_repr(value)}",
+                field="model",
+            )
+
+
+def json_repr(value: Any) -> str:
+    text = json.dumps(value, default=str)
+    return text if len(text) <= 40 else text[:37] + "..."
 
 
 def _get(cfg: dict[str, Any], *keys: str, default: Any = None, required: bool = True) -> Any:
@@ -100,8 +181,19 @@ def _sliding_window(cfg: dict[str, Any]) -> dict[str, Any]:
 
 def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> ModelSpec:
     """Build a ModelSpec from a config dict; CapacityError(field='model') when it cannot."""
+    try:
+        return _spec_from_hf_config(cfg, name=name)
+    except CapacityError:
+        raise
+    except (TypeError, ValueError, ArithmeticError) as exc:  # a combination no check foresaw
+        raise CapacityError(f"config.json: unusable values ({exc})", field="model") from None
+
+
+def _spec_from_hf_config(cfg: dict[str, Any], *, name: str) -> ModelSpec:
     if not isinstance(cfg, dict):
         raise CapacityError("config.json must hold a JSON object", field="model")
+    cfg = dict(cfg)
+    _check_types(cfg)
     fam = family_of(cfg)
     fields: dict[str, Any]
     if fam in ("llama", "mixtral"):

@@ -37,6 +37,14 @@ _SUFFIX = {
     "P": 1e15,
 }
 _NUMBER = re.compile(r"^\s*([+-]?(?:\d[\d_,]*\.?\d*|\.\d+)(?:[eE][+-]?\d+)?)\s*([a-zA-Z]?)\s*$")
+# Commas only as thousands separators (4,000,000); "1,5T" is a decimal comma, refused.
+_THOUSANDS = re.compile(r"^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d*)?(?:[eE][+-]?\d+)?$")
+
+
+def shown(text: object, limit: int = 40) -> str:
+    """A user's value as echoed in an error: one line, cut when long."""
+    one = " ".join(str(text).split())
+    return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
 def parse_quantity(text: str | float | int, *, field: str, allow_zero: bool = False) -> float:
@@ -47,24 +55,35 @@ def parse_quantity(text: str | float | int, *, field: str, allow_zero: bool = Fa
     if isinstance(text, int | float) and not isinstance(text, bool):
         value = float(text)
     else:
+        if not str(text).strip():
+            raise CapacityError("is empty: give a number such as 2T, 1.5e12, 70B", field=field)
         match = _NUMBER.match(str(text))
+        if match and "," in match.group(1) and not _THOUSANDS.match(match.group(1)):
+            hint = (
+                f"use a dot for decimals: {str(text).strip().replace(',', '.')}"
+                if str(text).count(",") == 1
+                else "write 4,000,000 or 4e6"
+            )
+            raise CapacityError(
+                f"'{shown(text)}': commas only separate thousands; {hint}", field=field
+            )
         if not match or match.group(2) not in _SUFFIX:
             raise CapacityError(
-                f"cannot read '{text}' as a number (examples: 2T, 1.5e12, 70B, 500k)",
+                f"cannot read '{shown(text)}' as a number (examples: 2T, 1.5e12, 70B, 500k)",
                 field=field,
             )
         value = float(match.group(1).replace("_", "").replace(",", "")) * _SUFFIX[match.group(2)]
     if not math.isfinite(value):
-        raise CapacityError(f"'{text}' is not a finite number", field=field)
+        raise CapacityError(f"'{shown(text)}' is not a finite number", field=field)
     if value < 0 or (value == 0 and not allow_zero):
-        raise CapacityError(f"must be positive, got '{text}'", field=field)
+        raise CapacityError(f"must be positive, got '{shown(text)}'", field=field)
     return value
 
 
 def parse_int(text: str | int, *, field: str) -> int:
     value = parse_quantity(text, field=field)
     if value != int(value):
-        raise CapacityError(f"must be a whole number, got '{text}'", field=field)
+        raise CapacityError(f"must be a whole number, got '{shown(text)}'", field=field)
     return int(value)
 
 

@@ -18,6 +18,7 @@ from typing import Any, TypeVar
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
+from capacity.catalog.files import InputFileError, read_text
 from capacity.catalog.schemas import (
     KINDS,
     Accelerator,
@@ -120,15 +121,23 @@ def _resolve_partition_locations(data: dict[str, Any], loc: str) -> str:
     return loc
 
 
-def load_file(path: Path, model: type[T]) -> T:
-    """Parse and validate one TOML file; errors name the file and the field."""
+def _read_toml(path: Path) -> dict[str, Any]:
+    """The file's TOML table; CatalogError naming the file when it cannot be read."""
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
+        text = read_text(path, field="catalog")
+    except InputFileError as exc:
+        raise CatalogError(str(path), exc.problem) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CatalogError(str(path), f"malformed TOML: {exc}") from None
-    except OSError as exc:
-        raise CatalogError(str(path), f"cannot read: {exc.strerror}") from None
+    except RecursionError:
+        raise CatalogError(str(path), "nested too deeply") from None
+
+
+def load_file(path: Path, model: type[T]) -> T:
+    """Parse and validate one TOML file; errors name the file and the field."""
+    data = _read_toml(path)
     try:
         entry = model.model_validate(data)
     except ValidationError as exc:
@@ -194,9 +203,28 @@ def catalog_roots(extra: Sequence[str | Path] = ()) -> list[Path]:
     roots += [Path(p) for p in env.split(os.pathsep) if p]
     roots += [Path(p) for p in extra]
     for root in roots[1:]:
+        _check_root(root)
+    return roots
+
+
+def _check_root(root: Path) -> None:
+    """A user catalog folder holds entries in kind subfolders; say so when it does not."""
+    try:
         if not root.is_dir():
             raise CapacityError(f"catalog folder '{root}' does not exist", field="catalog")
-    return roots
+        if any((root / kind).is_dir() for kind in KINDS) or (root / "currency").is_dir():
+            return
+        loose = sorted(p.name for p in root.glob("*.toml"))
+    except OSError as exc:
+        raise CapacityError(f"cannot read '{root}': {exc.strerror}", field="catalog") from None
+    kinds = ", ".join(f"{k}/" for k in (*KINDS, "currency"))
+    if loose:
+        raise CapacityError(
+            f"'{root}' has TOML files at its top level ({', '.join(loose[:3])}"
+            f"{', ...' if len(loose) > 3 else ''}); put each in its kind subfolder: {kinds}",
+            field="catalog",
+        )
+    raise CapacityError(f"'{root}' has none of the catalog subfolders {kinds}", field="catalog")
 
 
 def load_catalog(extra: Sequence[str | Path] = (), *, include_builtin: bool = True) -> Catalog:
@@ -244,12 +272,9 @@ def _load_cached(roots: tuple[str, ...]) -> Catalog:
 
 
 def _load_rates(path: Path) -> ExchangeRates:
+    data = _read_toml(path)
     try:
-        with path.open("rb") as fh:
-            data = tomllib.load(fh)
         return ExchangeRates.model_validate(data)
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogError(str(path), f"malformed TOML: {exc}") from None
     except ValidationError as exc:
         loc, msg = _format_validation(exc)
         raise CatalogError(str(path), msg, field=loc) from None
@@ -260,6 +285,8 @@ def validate_folder(folder: str | Path) -> list[str]:
     root = Path(folder)
     if not root.is_dir():
         raise CapacityError(f"'{root}' is not a folder", field="DIR")
+    if root.resolve() != builtin_catalog_dir().resolve():
+        _check_root(root)
     loaded = []
     for kind, model in KINDS.items():
         for path in _iter_files(root, kind):

@@ -7,8 +7,10 @@ the package like the rest of the catalog); its README cites each row's source.
 from __future__ import annotations
 
 import csv
+import io
 from pathlib import Path
 
+from capacity.catalog.files import read_text
 from capacity.catalog.loader import builtin_catalog_dir
 from capacity.errors import CapacityError
 
@@ -20,25 +22,20 @@ def builtin_runs_path() -> Path:
 def read_runs_csv(path: str | Path | None = None) -> tuple[str, list[dict[str, str]]]:
     """(file name, rows as dicts of strings); CapacityError(field='runs') if unreadable."""
     p = Path(path) if path is not None else builtin_runs_path()
+    reader = csv.DictReader(io.StringIO(read_text(p, field="runs"), newline=""))
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            reader = csv.DictReader(fh)
-            if not reader.fieldnames or "id" not in reader.fieldnames:
-                raise CapacityError(f"'{p}' has no 'id' column: not a runs CSV", field="runs")
-            return str(p), [dict(r) for r in reader]
-    except FileNotFoundError:
-        raise CapacityError(f"no such file '{p}'", field="runs") from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        if not reader.fieldnames or "id" not in reader.fieldnames:
+            raise CapacityError(f"'{p}' has no 'id' column: not a runs CSV", field="runs")
+        return str(p), [dict(r) for r in reader]
+    except csv.Error as exc:
         raise CapacityError(f"cannot read '{p}': {exc}", field="runs") from None
 
 
 def read_csv_rows(path: str | Path, field: str) -> list[dict[str, str]]:
     """Rows of any small CSV as dicts of strings; CapacityError(field=...) if unreadable."""
     p = Path(path)
+    text = read_text(p, field=field)
     try:
-        with p.open(newline="", encoding="utf-8") as fh:
-            return [dict(r) for r in csv.DictReader(fh)]
-    except FileNotFoundError:
-        raise CapacityError(f"no such file '{p}'", field=field) from None
-    except (OSError, UnicodeDecodeError, csv.Error) as exc:
+        return [dict(r) for r in csv.DictReader(io.StringIO(text, newline=""))]
+    except csv.Error as exc:
         raise CapacityError(f"cannot read '{p}': {exc}", field=field) from None

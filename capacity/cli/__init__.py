@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import sys
-
 import typer
 
 from capacity import __version__
@@ -18,6 +16,7 @@ from capacity.cli import (
     report_cmd,
     validate_cmd,
 )
+from capacity.cli.guard import GuardedGroup
 
 app = typer.Typer(
     name="capacity",
@@ -30,6 +29,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    cls=GuardedGroup,
 )
 
 
@@ -60,29 +60,12 @@ proposal_cmd.register(app)
 
 
 def main() -> None:
-    """Entry point: domain errors become one line on stderr and exit code 2."""
-    from pydantic import ValidationError
+    """Entry point: every failure is one line on stderr and exit code 2 (capacity.cli.guard)."""
+    import signal
 
-    from capacity.errors import CapacityError
+    def _terminate(signum: int, frame: object) -> None:
+        # SIGTERM unwinds like Ctrl-C, so half-written outputs and temp files are removed.
+        raise KeyboardInterrupt
 
-    try:
-        app(standalone_mode=False)
-    except CapacityError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        sys.exit(2)
-    except ValidationError as exc:
-        err = exc.errors()[0]
-        loc = ".".join(str(p) for p in err["loc"])
-        print(f"error: {loc}: {err['msg']}", file=sys.stderr)
-        sys.exit(2)
-    except typer.Exit as exc:
-        sys.exit(exc.exit_code)
-    except typer.Abort:
-        print("aborted", file=sys.stderr)
-        sys.exit(130)
-    except Exception as exc:
-        # Usage errors come from typer's bundled click; recognise them by their interface.
-        if any(cls.__name__ == "ClickException" for cls in type(exc).__mro__):
-            exc.show()  # type: ignore[attr-defined]
-            sys.exit(2)
-        raise
+    signal.signal(signal.SIGTERM, _terminate)
+    app()

@@ -40,7 +40,7 @@ def resolve_model(
     if model is not None and not model.strip():
         raise CapacityError("is empty: give a model name or a config.json path", field="model")
     name = model or DEFAULT_MODEL
-    looks_like_path = name.endswith(".json") or os.sep in name or Path(name).is_file()
+    looks_like_path = name.endswith(".json") or os.sep in name or _is_file(Path(name))
     if looks_like_path:
         spec = _model_from_config(Path(name))
         if spec.notes and seq_len is None:
@@ -50,28 +50,33 @@ def resolve_model(
 
 
 def _model_from_config(path: Path) -> ModelSpec:
+    from capacity.catalog.files import read_json
     from capacity.hf_config import spec_from_hf_config
 
-    if path.is_dir():
+    if _is_dir(path):
         path = path / "config.json"
+    return spec_from_hf_config(read_json(path, field="model"), name=path.name)
+
+
+def _is_dir(path: Path) -> bool:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise CapacityError(f"no such file '{path}'", field="model") from None
-    except json.JSONDecodeError as exc:
-        raise CapacityError(
-            f"'{path}' is not valid JSON (line {exc.lineno}: {exc.msg})", field="model"
-        ) from None
-    except OSError as exc:
-        raise CapacityError(f"cannot read '{path}': {exc.strerror}", field="model") from None
-    return spec_from_hf_config(data, name=path.name)
+        return path.is_dir()
+    except OSError:  # a name too long for the file system is simply not a folder
+        return False
+
+
+def _is_file(path: Path) -> bool:
+    try:
+        return path.exists() and not path.is_dir()
+    except OSError:
+        return False
 
 
 def dump_json(obj: Any) -> str:
     return json.dumps(obj, indent=2, default=str, allow_nan=False)
 
 
-def write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:  # for the gallery; CLI outputs use cli.files
     """Write to a temporary file beside `path`, then rename: never a half-written file."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")

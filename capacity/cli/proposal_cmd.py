@@ -48,18 +48,16 @@ def proposal(
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    from capacity.cli.common import dump_json, get_catalog, write_atomic
-    from capacity.errors import CapacityError
+    from capacity.cli.common import dump_json, get_catalog
+    from capacity.cli.files import check_output_folder, write_folder
     from capacity.report.campaign_io import load_plan
     from capacity.report.proposal import render_files
 
-    if output.exists() and not output.is_dir():
-        raise CapacityError(f"'{output}' exists and is not a folder", field="output")
+    check_output_folder(output, None, field="output")
     cat = get_catalog(catalog)
     _campaign, plan = load_plan(campaign, cat)
     files = render_files(plan, cat, title=title)  # everything rendered before anything is written
-    for name, text in files.items():
-        write_atomic(output / name, text)
+    write_folder(output, files, field="output")  # whole: never old and new files mixed
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if json_out:

@@ -86,8 +86,12 @@ def _signature() -> inspect.Signature:
     return inspect.Signature([*params, *own])
 
 
+HTML_SUFFIXES = (".html", ".htm")
+
+
 def report(**kwargs: Any) -> None:
-    from capacity.cli.common import dump_json, get_catalog, write_atomic
+    from capacity.cli.common import dump_json, get_catalog
+    from capacity.cli.files import check_output_file, write_file
     from capacity.cli.scenario import build_scenario
     from capacity.errors import CapacityError
     from capacity.estimate import estimate
@@ -103,8 +107,7 @@ def report(**kwargs: Any) -> None:
     json_out: bool = bool(kwargs.pop("json_out", False))
     accepted = set(inspect.signature(build_scenario).parameters)
     scenario_kwargs = {k: v for k, v in kwargs.items() if k in accepted and k not in _NOT_SCENARIO}
-    if output.exists() and output.is_dir():
-        raise CapacityError(f"'{output}' is a folder; give a file name", field="output")
+    check_output_file(output, field="output", suffixes=HTML_SUFFIXES)
     cat = get_catalog(scenario_kwargs.get("catalog"))
     rates = cat.exchange_rates
     if rates is not None and currency not in {rates.base, *rates.rates}:
@@ -120,7 +123,7 @@ def report(**kwargs: Any) -> None:
         calibration=cat.efficiency.get("calibration"),
     )
     page = render_report(rep)  # render fully before touching the output file
-    write_atomic(output, page)
+    write_file(output, page, field="output", suffixes=HTML_SUFFIXES)
     if json_out:
         doc = report_json(rep)
         doc["report"]["path"] = str(output)

@@ -48,7 +48,8 @@ def validate(
     import sys
 
     from capacity.catalog.runs_io import read_runs_csv
-    from capacity.cli.common import dump_json, get_catalog, write_atomic
+    from capacity.cli.common import dump_json, get_catalog
+    from capacity.cli.files import check_output_file, write_file
     from capacity.errors import CapacityError
     from capacity.validation import calibrate
     from capacity.validation import validate as run_validation
@@ -57,13 +58,15 @@ def validate(
 
     if write is not None and not fit:
         raise CapacityError("--write needs --fit", field="write")
+    if write is not None:
+        check_output_file(write, field="write", suffixes=(".toml",))
     cat = get_catalog(catalog)
     name, rows = read_runs_csv(runs)
     parsed = parse_runs(rows, name)
     if fit:
         cal, val = calibrate(parsed, cat, dt.date.today())
         if write is not None:
-            write_atomic(write, calibration_toml(cal))
+            write_file(write, calibration_toml(cal), field="write", suffixes=(".toml",))
             print(f"wrote {write}", file=sys.stderr)
     else:
         val = run_validation(parsed, cat, heldout=heldout)
