@@ -234,3 +234,46 @@ def test_folder_is_replaced_whole_or_not_at_all(tmp_path, monkeypatch):
     with pytest.raises(CapacityError, match="other files"):
         write_folder(out, {"a.md": "x", "b.html": "y"}, field="output")
     assert (out / "mine.txt").exists()
+
+
+@pytest.mark.parametrize("rate", ["0", "-1", "nan", "inf"])
+def test_catalog_exchange_rate_must_be_positive_and_finite(tmp_path, rate):
+    text = (ROOT / "catalogs/currency/exchange-rates.toml").read_text()
+    (tmp_path / "currency").mkdir()
+    (tmp_path / "currency" / "exchange-rates.toml").write_text(
+        text.replace("USD = 1.0389", f"USD = {rate}")
+    )
+    one_line_error(["compare", "--params", "1B", "--catalog", str(tmp_path)], "exchange-rates")
+
+
+def test_catalog_price_inf_is_refused(tmp_path):
+    text = (ROOT / "catalogs/cloud/aws-p5-48xlarge.toml").read_text()
+    (tmp_path / "cloud").mkdir()
+    lines = [
+        "price_per_hour = inf" if ln.startswith("price_per_hour") else ln
+        for ln in text.splitlines()
+    ]
+    (tmp_path / "cloud" / "aws-p5-48xlarge.toml").write_text("\n".join(lines))
+    one_line_error(
+        ["estimate", "--cluster", "aws-p5-48xlarge", "--catalog", str(tmp_path)], "price"
+    )
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("tp", "0"), ("accelerator_hours", "0"), ("n_accelerators", "1e23")]
+)
+def test_runs_csv_values_are_checked(tmp_path, column, value):
+    import csv
+    import io
+
+    rows = list(
+        csv.DictReader(io.StringIO((ROOT / "catalogs/runs/published_runs.csv").read_text()))
+    )
+    row = {**rows[0], column: value}
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    writer.writerow(row)
+    path = tmp_path / "runs.csv"
+    path.write_text(out.getvalue())
+    one_line_error(["validate", "--runs", str(path)], column)

@@ -21,7 +21,8 @@ _ID_RE = re.compile(ID_PATTERN)
 
 
 class Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf/nan are never a figure (a price of inf, a rate of nan): refused in every file.
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 class Source(Frozen):
@@ -413,6 +414,14 @@ class ExchangeRates(Sourced):
     base: str = Field(pattern=r"^[A-Z]{3}$")
     date: dt.date
     rates: dict[str, float]
+
+    @field_validator("rates")
+    @classmethod
+    def _positive(cls, rates: dict[str, float]) -> dict[str, float]:
+        for code, rate in rates.items():
+            if not rate > 0:
+                raise ValueError(f"rate of {code} must be positive, got {rate}")
+        return rates
 
 
 # -- Access calls (catalogs/calls/, proposal, issue #13) -----------------------------------

@@ -15,7 +15,7 @@ import datetime as dt
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from capacity.catalog.loader import Catalog
 from capacity.catalog.schemas import Grid, ModelSpec, Precision, Source
@@ -40,12 +40,24 @@ VALIDATION_DEFAULT_GPUS = Constant(
 )
 
 TRUE, FALSE = ("true", "yes", "1"), ("false", "no", "0")
+# Columns where 0 is a real value; every other number of a run is positive.
+_MAY_BE_ZERO = {
+    "moe_shared_experts",
+    "zero_stage",
+    "qk_rope_head_dim",
+    "moe_dense_layers",
+    "reported_energy_mwh",
+    "reported_co2_t",
+    "sliding_window_share",
+}
+# Far above any published run (the largest use ~10^5 GPUs); keeps every search bounded.
+_MAX_RUN_COUNT = 10**7
 
 
 class PublishedRun(BaseModel):
     """One row of the runs CSV; None = not reported."""
 
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     id: str
     model: str
@@ -107,6 +119,18 @@ class PublishedRun(BaseModel):
     moe_dense_layers: int | None = None
     sliding_window: int | None = None
     sliding_window_share: float | None = None
+
+    @field_validator("*")
+    @classmethod
+    def _in_range(cls, value: Any, info: ValidationInfo) -> Any:
+        """Zero, negative or absurd counts and figures (tp = 0, hours = 0) are refused."""
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            return value
+        if value < 0 or (value == 0 and info.field_name not in _MAY_BE_ZERO):
+            raise ValueError(f"must be positive, got {value}")
+        if isinstance(value, int) and info.field_name != "year" and value > _MAX_RUN_COUNT:
+            raise ValueError(f"{value} is out of range (at most {_MAX_RUN_COUNT:,})")
+        return value
 
     @property
     def gave_layout(self) -> bool:
