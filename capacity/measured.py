@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from capacity.errors import CapacityError
 from capacity.layout import Layout
+from capacity.units import shown
 
 LAYOUT_COLUMNS = (
     "tp",
@@ -32,13 +33,17 @@ LAYOUT_COLUMNS = (
 )
 
 
+# Far above any real job; keeps the arithmetic of a measured layout finite.
+MAX_DEGREE = 10**6
+
+
 class MeasuredStep(BaseModel):
-    model_config = ConfigDict(frozen=True)
+    model_config = ConfigDict(frozen=True, allow_inf_nan=False)
 
     layout: Layout
     step_time_s: float = Field(gt=0)
-    global_batch_tokens: float | None = Field(default=None, gt=0)
-    seq_len: int | None = Field(default=None, gt=0)
+    global_batch_tokens: float | None = Field(default=None, gt=0, le=1e12)
+    seq_len: int | None = Field(default=None, gt=0, le=10**7)
 
 
 def parse_measured_steps(rows: list[dict[str, str]], origin: str) -> tuple[MeasuredStep, ...]:
@@ -55,6 +60,12 @@ def parse_measured_steps(rows: list[dict[str, str]], origin: str) -> tuple[Measu
                 lay[key] = value.lower() in ("true", "yes", "1")
             else:
                 lay[key] = value
+                if key != "recompute" and _too_large(value):
+                    raise CapacityError(
+                        f"{origin}: line {n}: {shown(value)} is out of range "
+                        f"(at most {MAX_DEGREE:,})",
+                        field=key,
+                    )
         try:
             out.append(
                 MeasuredStep(
@@ -71,6 +82,14 @@ def parse_measured_steps(rows: list[dict[str, str]], origin: str) -> tuple[Measu
     if not out:
         raise CapacityError(f"{origin}: no measured steps", field="measured-steps")
     return tuple(out)
+
+
+def _too_large(text: str) -> bool:
+    try:
+        value = float(text)
+    except ValueError:
+        return False  # not a number: the model's validation names it
+    return not math.isfinite(value) or abs(value) > MAX_DEGREE
 
 
 def geometric_mean(values: list[float]) -> float:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import json
 import os
+import re
 import stat
 from pathlib import Path
 
@@ -241,7 +242,7 @@ def test_catalog_exchange_rate_must_be_positive_and_finite(tmp_path, rate):
     text = (ROOT / "catalogs/currency/exchange-rates.toml").read_text()
     (tmp_path / "currency").mkdir()
     (tmp_path / "currency" / "exchange-rates.toml").write_text(
-        text.replace("USD = 1.0389", f"USD = {rate}")
+        re.sub(r"USD = [0-9.]+", f"USD = {rate}", text, count=1)
     )
     one_line_error(["compare", "--params", "1B", "--catalog", str(tmp_path)], "exchange-rates")
 
