@@ -97,10 +97,15 @@ def close_to(text: str, value: float) -> bool:
 
 
 def test_report_in_browser(chromium, shots, tmp_path):
+    from typer.testing import CliRunner
+
+    from capacity.cli import app
+
     out = tmp_path / "report.html"
-    res = run_cli("report", *REPORT_ARGS, "-o", str(out), "--json")
-    assert res.returncode == 0, res.stderr
+    res = CliRunner().invoke(app, ["report", *REPORT_ARGS, "-o", str(out), "--json"])
+    assert res.exit_code == 0, res.output
     doc = json.loads(res.stdout)
+    check_pdf(chromium, out, tmp_path / "report.pdf")
     page, errors, requests = open_page(chromium, out)
     try:
         assert_clean(page, out, errors, requests, n=4)
@@ -115,6 +120,8 @@ def test_report_in_browser(chromium, shots, tmp_path):
         assert float(raw) == doc["memory_per_gpu_gib"]
         assert nums["feasible"][0] == str(doc["feasible"]).lower()
         page.screenshot(path=str(shots / "report.png"), full_page=True)
+        check_small_screen(page)
+        page.screenshot(path=str(shots / "report-390.png"), full_page=True)
     finally:
         page.close()
     assert (shots / "report.png").stat().st_size > 10_000
@@ -139,5 +146,58 @@ def test_proposal_in_browser(chromium, shots, tmp_path):
             assert float(raw) == doc["totals"][key]
             assert close_to(text, doc["totals"][key])
         page.screenshot(path=str(shots / "proposal.png"), full_page=True)
+    finally:
+        page.close()
+
+
+NARROW = """() => ({scroll: document.documentElement.scrollWidth,
+  charts: Array.from(document.querySelectorAll('.chart')).map(c => {
+    const r = c.getBoundingClientRect(), svg = c.querySelector('svg.main-svg');
+    const s = svg.getBoundingClientRect(), t = c.querySelector('.gtitle');
+    const tb = t ? t.getBoundingClientRect() : s;
+    return {id: c.dataset.chart, right: r.right, title_in: tb.left >= s.left - 1
+            && tb.right <= s.right + 1, legend_below_title: (() => {
+              const l = c.querySelector('.legend'); if (!l || !t) return true;
+              const lb = l.getBoundingClientRect();
+              return lb.top >= tb.bottom || lb.bottom <= tb.top; })()};
+  })})"""
+
+
+def check_small_screen(page: Any) -> None:
+    """At 390 px (a phone) the page and every chart frame fit the viewport, chart titles are
+    not cut, and no legend overprints a title (wide charts scroll inside their frame)."""
+    page.set_viewport_size({"width": 390, "height": 844})
+    page.wait_for_function("document.body.dataset.fit === '390'", timeout=10_000)
+    got = page.evaluate(NARROW)
+    assert got["scroll"] <= 390, got
+    for c in got["charts"]:
+        assert c["right"] <= 390 and c["title_in"] and c["legend_below_title"], c
+
+
+def check_pdf(chromium: Any, path: Path, out: Path) -> None:
+    """A4 print: more than one page, and no chart wider than the printable width."""
+    from capacity.report.print_layout import PRINT_WIDTH_PX
+
+    printed = br.print_pdf(path, out, browser_=chromium)
+    assert printed.pages > 1, printed
+    assert 0 < printed.widest_chart_px <= PRINT_WIDTH_PX, printed
+    assert out.read_bytes().startswith(b"%PDF")
+
+
+def test_print_and_phone_layout(chromium, tmp_path):
+    from typer.testing import CliRunner
+
+    from capacity.cli import app
+
+    out = tmp_path / "pack"
+    campaign = ROOT / "examples" / "campaigns" / "leonardo-7b-eurohpc-ai.toml"
+    res = CliRunner().invoke(app, ["proposal", str(campaign), "-o", str(out)])
+    assert res.exit_code == 0, res.output
+    path = out / "proposal.html"
+    check_pdf(chromium, path, tmp_path / "proposal.pdf")
+    page, errors, _ = open_page(chromium, path)
+    try:
+        check_small_screen(page)
+        assert errors == [], errors
     finally:
         page.close()

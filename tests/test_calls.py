@@ -66,3 +66,15 @@ def test_estimate_chains_by_the_queue(catalog):
     assert est.queue is not None and est.queue.name == "qos_gpu_h100-t3"
     assert est.goodput is not None and est.goodput.inputs.job_wall_limit_h == 20
     assert est.to_json()["billed"]["gpu-hour"] == pytest.approx(est.run.gpu_hours)
+
+
+def test_chart_labels_never_merge_and_segments_never_share_a_colour(catalog):
+    from capacity.report.figures import segment_colours, unique_labels
+
+    # Proposal review 2026-12: cut at 46 characters, these two AWS regions became one bar.
+    ids = ["aws-p5-48xlarge", "aws-p5-48xlarge-eu-north-1"]
+    names = [catalog.cloud[i].name for i in ids]
+    labels = unique_labels(names, ids)
+    assert len(set(labels)) == 2 and all(len(lbl) < 80 for lbl in labels)
+    assert unique_labels(["a", "a"], ["x", "x"]) == ["a [x]", "a [x] #2"]
+    assert len(set(segment_colours(12))) == 12 and len(set(segment_colours(30))) == 30

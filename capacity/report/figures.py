@@ -21,6 +21,45 @@ if TYPE_CHECKING:
     from capacity.report.data import LawPanel, StrongScaling
 
 PALETTE = ("#1f5fa8", "#e07b00", "#2a9d5c", "#b3261e", "#7b4fa6", "#5b6b7b", "#c2a000", "#0f8b8d")
+# 16 mutually distinct colours (the palette, then 8 more of other hues and lightness) for
+# stacked segments: no two segments of one bar may share a colour.
+SEGMENT_COLOURS = (
+    *PALETTE,
+    "#8c564b",
+    "#e377c2",
+    "#17becf",
+    "#9edae5",
+    "#bcbd22",
+    "#ff9896",
+    "#393b79",
+    "#f7b6d2",
+)
+WIDE = "scroll"  # layout.meta.narrow: the chart scrolls sideways on a phone instead of shrinking
+
+
+def segment_colours(n: int) -> list[str]:
+    """`n` distinct colours: the fixed list, then evenly spaced hues beyond it."""
+    if n <= len(SEGMENT_COLOURS):
+        return list(SEGMENT_COLOURS[:n])
+    extra = [f"hsl({round(360 * i / (n - len(SEGMENT_COLOURS)))}, 55%, 42%)" for i in range(n)]
+    return [*SEGMENT_COLOURS, *extra[: n - len(SEGMENT_COLOURS)]]
+
+
+def unique_labels(labels: Sequence[str], keys: Sequence[str], max_len: int = 48) -> list[str]:
+    """Labels cut to `max_len`, made unique with their key: plotly stacks bars that share a
+    category, so two systems whose names shorten alike would be drawn as one summed bar."""
+    cut = [lbl if len(lbl) <= max_len else lbl[: max_len - 2] + "…" for lbl in labels]
+    out = []
+    for lbl, key in zip(cut, keys, strict=True):
+        out.append(f"{lbl} [{key}]" if cut.count(lbl) > 1 else lbl)
+    seen: dict[str, int] = {}
+    final = []
+    for lbl in out:  # identical keys too: number them
+        seen[lbl] = seen.get(lbl, 0) + 1
+        final.append(lbl if seen[lbl] == 1 else f"{lbl} #{seen[lbl]}")
+    return final
+
+
 CONFIG = {"displaylogo": False, "responsive": True}
 BOTTOM_LEGEND = {
     "orientation": "h",
@@ -53,7 +92,9 @@ def to_div(fig: Figure, div_id: str) -> str:
         default_width="100%",
         default_height=f"{fig.layout.height or 450}px",
     )
-    return f'<div class="chart" data-chart="{esc(div_id)}">{body}</div>'
+    meta = fig.layout.meta if isinstance(fig.layout.meta, dict) else {}
+    klass = "chart wide" if meta.get("narrow") == WIDE else "chart"
+    return f'<div class="{klass}" data-chart="{esc(div_id)}">{body}</div>'
 
 
 # -- Memory ---------------------------------------------------------------------------
@@ -79,6 +120,7 @@ def memory_figure(
         parts["other"] = rest
     keys = [k for k in MEMORY_ORDER if k in parts] + [k for k in parts if k not in MEMORY_ORDER]
     fig = go.Figure()
+    colours = segment_colours(len(keys))
     for i, k in enumerate(keys):
         v = float(parts[k] or 0.0)
         label = k.replace("_", " ")
@@ -88,7 +130,7 @@ def memory_figure(
                 x=[v],
                 name=f"{label} {v:,.1f} GiB",
                 orientation="h",
-                marker_color=PALETTE[i % len(PALETTE)],
+                marker_color=colours[i],
                 hovertemplate=f"{esc(label)}: %{{x:.2f}} GiB<extra></extra>",
             )
         )
@@ -111,7 +153,9 @@ def memory_figure(
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text="memory per GPU (GiB)", range=[0, top])
     fig.update_yaxes(showticklabels=False)
-    title = f"Memory per GPU: {total:,.1f} GiB of {capacity or 0:g} GiB ({esc(accelerator)})"
+    title = (
+        f"Predicted memory per GPU: {total:,.1f} GiB of {capacity or 0:g} GiB ({esc(accelerator)})"
+    )
     _layout(fig, title, 280)
     fig.update_layout(margin={"t": 50, "b": 40}, legend=BOTTOM_LEGEND)
     return fig
@@ -135,6 +179,7 @@ def step_time_figure(components_s: dict[str, float], title: str) -> Figure | Non
     if not components_s:
         return None
     fig = go.Figure()
+    colours = segment_colours(len(components_s))
     for i, (name, sec) in enumerate(components_s.items()):
         fig.add_trace(
             go.Bar(
@@ -142,13 +187,15 @@ def step_time_figure(components_s: dict[str, float], title: str) -> Figure | Non
                 x=[sec],
                 name=f"{name} {sec:,.3g} s",
                 orientation="h",
-                marker_color=PALETTE[i % len(PALETTE)],
+                marker_color=colours[i],
                 hovertemplate=f"{esc(name)}: %{{x:.3g}} s<extra></extra>",
             )
         )
     fig.update_layout(barmode="stack")
     fig.update_xaxes(title_text="seconds per optimizer step")
     fig.update_yaxes(showticklabels=False)
+    if "predicted" not in title.lower():  # model output: say so in the title itself
+        title = f"{title} (predicted)"
     _layout(fig, title, 300)
     fig.update_layout(margin={"t": 50, "b": 40}, legend=BOTTOM_LEGEND)
     return fig
@@ -258,7 +305,7 @@ def scaling_figure(data: StrongScaling, max_nodes_per_job: int | None) -> Figure
         showgrid=False,
         secondary_y=True,
     )
-    _layout(fig, f"Strong scaling on {esc(data.system)}", 430)
+    _layout(fig, f"Predicted strong scaling on {esc(data.system)}", 430)
     fig.update_layout(margin={"t": 90})
     return fig
 
@@ -274,7 +321,7 @@ def compare_figure(rows: Sequence[CompareRow], chosen_id: str, currency: str) ->
     if not good:
         return None
     names = [
-        esc(r.system.name if len(r.system.name) <= 48 else r.system.name[:46] + "…") for r in good
+        esc(n) for n in unique_labels([r.system.name for r in good], [r.system.id for r in good])
     ]
     colors = [PALETTE[1] if r.system.id == chosen_id else PALETTE[0] for r in good]
     days = [r.estimate.wall_clock_days if r.estimate else None for r in good]
@@ -302,8 +349,8 @@ def compare_figure(rows: Sequence[CompareRow], chosen_id: str, currency: str) ->
         )
     fig.update_yaxes(autorange="reversed", tickfont={"size": 11})
     height = max(320, 80 + 22 * len(good))
-    _layout(fig, "Cluster comparison: the same run on every feasible system", height)
-    fig.update_layout(margin={"l": 330, "t": 90})
+    _layout(fig, "Cluster comparison (predicted): the same run on every feasible system", height)
+    fig.update_layout(margin={"l": 330, "t": 90}, meta={"narrow": WIDE})
     return fig
 
 
@@ -360,7 +407,7 @@ def law_figure(panel: LawPanel, model_name: str) -> Figure:
     hi = max(panel.loss, *(ls[len(ls) // 2] for _, _, ls in panel.curves))
     fig.update_xaxes(title_text="parameters N (log scale)", type="log")
     fig.update_yaxes(title_text="predicted loss (nats/token)", range=[lo - 0.05, hi + 0.35])
-    _layout(fig, f"Scaling law: {esc(panel.law_name)}", 480)
+    _layout(fig, f"Scaling law (predicted loss): {esc(panel.law_name)}", 480)
     fig.update_layout(
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0.5, "yanchor": "middle"},
         margin={"r": 240, "t": 50},
@@ -407,7 +454,9 @@ def request_figure(plan: CampaignPlan) -> Figure | None:
         fig.update_yaxes(title_text=_unit(s.billing_unit), row=1, col=col)
         fig.update_xaxes(title_text="quarter of the allocation period", row=1, col=col)
     fig.update_layout(barmode="stack")
-    _layout(fig, "Requested hours per quarter (before the contingency margin)", 440)
+    _layout(fig, "Requested hours per quarter (predicted, before the contingency margin)", 440)
+    if len(systems) > 1:
+        fig.update_layout(meta={"narrow": WIDE})
     fig.update_layout(
         margin={"t": 70, "b": 40},
         legend={"orientation": "h", "yanchor": "top", "y": -0.2, "xanchor": "left", "x": 0},
@@ -460,8 +509,10 @@ def mfu_figure(
     fig.update_xaxes(title_text="MFU (% of the dense peak)", range=[0, 100])
     fig.update_yaxes(autorange="reversed", tickfont={"size": 11})
     height = max(320, 110 + 26 * (len(pub) + len(mine)))
-    _layout(fig, "Model-FLOPs utilisation: planned runs vs published training runs", height)
-    fig.update_layout(margin={"l": 380, "t": 80})
+    _layout(
+        fig, "Model-FLOPs utilisation: planned runs (predicted) vs published training runs", height
+    )
+    fig.update_layout(margin={"l": 380, "t": 80}, meta={"narrow": WIDE})
     return fig
 
 
