@@ -18,7 +18,13 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from capacity.billing import Billed, all_units
 from capacity.budget import Budget
-from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
+from capacity.catalog.schemas import (
+    EfficiencyCalibration,
+    ExchangeRates,
+    Framework,
+    ModelSpec,
+    Precision,
+)
 from capacity.cost import RunCost, run_cost
 from capacity.errors import CapacityError
 from capacity.estimate_parts import (
@@ -36,6 +42,7 @@ from capacity.goodput import Goodput, GoodputInputs, goodput
 from capacity.layout import Layout, check_layout
 from capacity.measured import MeasuredStep, geometric_mean
 from capacity.memory import OPTIMIZER_BYTES, MemoryBreakdown
+from capacity.planner.framework import flash_default, with_framework_defaults
 from capacity.planner.search import Plan, PlanChoice, PlanRequest, anchor_scale, plan
 from capacity.planner.space import SearchSpace
 from capacity.queues import QueueChoice, choose_queue
@@ -88,6 +95,7 @@ class Scenario(BaseModel):
     goodput: GoodputInputs = GoodputInputs()
     measured_step_time_s: float | None = Field(default=None, gt=0)
     measured_steps: tuple[MeasuredStep, ...] = ()  # from a benchmark allocation
+    framework: Framework | None = None  # catalogs/frameworks; None = unknown
 
     @model_validator(mode="before")
     @classmethod
@@ -215,7 +223,9 @@ def _request(
     scn: Scenario, n_gpus: int, seq_len: int, batch: float, scale: float, top: int = 1
 ) -> PlanRequest:
     assert scn.calibration is not None
-    space = scn.space or SearchSpace()
+    space = with_framework_defaults(scn.space or SearchSpace(), scn.framework)
+    if scn.framework is not None and "flash_attention" not in space.model_fields_set:
+        space = space.model_copy(update={"flash_attention": (flash_default(scn.framework),)})
     if scn.layout is not None:
         space = SearchSpace.fixed(scn.layout)
     return PlanRequest(
@@ -229,6 +239,7 @@ def _request(
         space=space,
         top=top,
         gemm_scale=scale,
+        framework_family=None if scn.framework is None else scn.framework.fit_family,
     )
 
 

@@ -272,8 +272,8 @@ def test_estimate_hints_at_a_larger_batch_only_when_the_pipeline_starves(catalog
         )
         return capacity.estimate_run(scn).notes
 
-    # a 671B MoE on 2,048 GPUs with a 4M-token batch: one micro-batch per pipeline
-    starved = [n for n in notes("deepseek-v3", 2048, 14.8e12) if n.startswith(BATCH_HINT)]
+    # a 671B MoE on 4,096 GPUs with a 4M-token batch: one micro-batch per pipeline
+    starved = [n for n in notes("deepseek-v3", 4096, 14.8e12) if n.startswith(BATCH_HINT)]
     assert starved and "--global-batch auto" in starved[0]
     assert not any(n.startswith(BATCH_HINT) for n in notes("llama-2-7b", 256, 2e12))
 

@@ -28,6 +28,7 @@ from capacity.catalog.schemas import (
     EfficiencyCalibration,
     Entry,
     ExchangeRates,
+    Framework,
     Grid,
     ModelSpec,
     WanSite,
@@ -61,6 +62,7 @@ class Catalog(BaseModel):
     efficiency: dict[str, EfficiencyCalibration] = {}
     calls: dict[str, Call] = {}
     wan: dict[str, WanSite] = {}
+    frameworks: dict[str, Framework] = {}
 
     def _get(self, kind: str, key: str, field: str, table: dict[str, T]) -> T:
         entry = table.get(key)
@@ -101,6 +103,9 @@ class Catalog(BaseModel):
 
     def call(self, key: str) -> Call:
         return self._get("call", key, "call", self.calls)
+
+    def framework(self, key: str) -> Framework:
+        return self._get("framework", key, "framework", self.frameworks)
 
 
 def _format_validation(err: ValidationError) -> tuple[str, str]:
@@ -268,6 +273,7 @@ def _load_cached(roots: tuple[str, ...]) -> Catalog:
         efficiency=tables["efficiency"],
         calls=tables["calls"],
         wan=tables["wan"],
+        frameworks=tables["frameworks"],
     )
 
 

@@ -9,6 +9,7 @@ keys, so a typo in a catalog file is an error, not a silently ignored field.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from typing import Literal
 
@@ -479,6 +480,40 @@ class WanSite(Entry):
     )
 
 
+FRAMEWORK_FEATURES = (
+    "flash_attention",
+    "sequence_parallel",
+    "interleaved_pipeline",
+    "zero_stage",
+    "recompute",
+    "tensor_parallel",
+    "pipeline_parallel",
+)
+
+
+class Framework(Entry):
+    """A training framework: what it does by default where a run or a user is silent.
+
+    `fit_family` names the entry of the calibration's `frameworks` whose fitted GEMM
+    share it uses (NeMo runs Megatron-Core; llm-foundry and torchtitan run FSDP).
+    Defaults are left unset (None) where the framework has no single default.
+    """
+
+    kind: Literal["framework"] = "framework"
+    fit_family: str = Field(pattern=ID_PATTERN)
+    flash_attention: bool | None = None
+    sequence_parallel: bool | None = None
+    interleaved_pipeline: bool | None = None
+    zero_stage: int | None = Field(default=None, ge=0, le=3)
+    recompute: Literal["none", "selective", "full"] | None = None
+    tensor_parallel: bool | None = Field(
+        default=None, description="false: the framework's usual recipe runs without TP"
+    )
+    pipeline_parallel: bool | None = Field(
+        default=None, description="false: the framework's usual recipe runs without PP"
+    )
+
+
 KINDS: dict[str, type[Entry]] = {
     "accelerators": Accelerator,
     "clusters": Cluster,
@@ -487,6 +522,7 @@ KINDS: dict[str, type[Entry]] = {
     "models": ModelSpec,
     "calls": Call,
     "wan": WanSite,
+    "frameworks": Framework,
 }
 
 
@@ -495,6 +531,9 @@ def is_valid_id(value: str) -> bool:
 
 
 # -- Throughput-model efficiency parameters (catalogs/efficiency/) ------------------------
+
+
+REFERENCE_FRAMEWORK = "megatron-lm"  # GEMM efficiencies are fitted relative to it
 
 
 class GemmEfficiency(Sourced):
@@ -508,6 +547,21 @@ class GemmEfficiency(Sourced):
         gt=0, le=1, description="fraction of the dense peak reached by large GEMMs"
     )
     calibrated: bool = Field(description="fitted on published runs of this family")
+    note: str | None = None
+
+
+class FrameworkEfficiency(Sourced):
+    """Fitted speed parameters of one training framework family (relative to Megatron-LM)."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    gemm_share: float = Field(
+        gt=0,
+        le=1.5,
+        description="achieved share of the accelerator's fitted GEMM efficiency "
+        "(kernels, fusion, compile); Megatron-LM = 1 by definition",
+    )
+    calibrated: bool = Field(description="fitted on published runs of this framework")
+    n_rows: int = Field(default=0, ge=0)
     note: str | None = None
 
 
@@ -559,6 +613,7 @@ class EfficiencyCalibration(Entry):
         "layout reached (median over such runs); applied when the planner picks the layout",
     )
     residuals: tuple[ResidualBand, ...] = ()
+    frameworks: tuple[FrameworkEfficiency, ...] = ()
     fit_command: str | None = None
     fit_rows: tuple[str, ...] = ()
 
@@ -575,6 +630,21 @@ class EfficiencyCalibration(Entry):
             if accelerator_id in g.accelerators:
                 return g
         return next(g for g in self.gemm if g.id == "default")
+
+    def framework_share(self, family: str | None) -> tuple[float, bool]:
+        """GEMM share of a framework family, and whether it was fitted.
+
+        A family without a fitted entry (or `unknown`) gets the geometric mean of the
+        fitted families (the reference family counts as 1): the spread across
+        frameworks then goes into the interval.
+        """
+        fitted = {f.id: f.gemm_share for f in self.frameworks if f.calibrated}
+        if family is not None and family in fitted:
+            return fitted[family], True
+        if not fitted:
+            return 1.0, False
+        logs = [0.0] + [math.log(v) for k, v in fitted.items() if k != REFERENCE_FRAMEWORK]
+        return math.exp(sum(logs) / len(logs)), False
 
     def fabric(self, fabric_id: str) -> FabricEfficiency:
         return next(f for f in self.fabrics if f.id == fabric_id)

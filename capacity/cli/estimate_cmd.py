@@ -52,12 +52,22 @@ GlobalBatchOpt = Annotated[
     typer.Option(help="Global batch in tokens, e.g. 4M, or 'auto' for the DeepSeek batch rule."),
 ]
 SeqLenOpt = Annotated[int | None, typer.Option(help="Training sequence length.")]
+FrameworkOpt = Annotated[
+    str | None,
+    typer.Option(
+        help=(
+            "Training framework (catalogs/frameworks): megatron-lm, nemo, deepspeed, fsdp "
+            "(torchtitan, llm-foundry), jax, or unknown (the default: the spread across "
+            "frameworks). Settings you leave out take its defaults, not the fastest choice."
+        )
+    ),
+]
 PrecisionOpt = Annotated[
     str,
     typer.Option(
         help=(
             "Peak to use: auto (bf16, or fp16 where the part has no bf16), bf16, fp16, fp8 "
-            "(uncalibrated: linear layers only, 0.77 of the bf16 GEMM efficiency), tf32."
+            "(uncalibrated: linear layers only, 0.81 of the bf16 GEMM efficiency), tf32."
         )
     ),
 ]
@@ -119,6 +129,7 @@ def estimate(
     seq_len: SeqLenOpt = None,
     global_batch: GlobalBatchOpt = "4M",
     precision: PrecisionOpt = "auto",
+    framework: FrameworkOpt = None,
     tp: TpOpt = None,
     pp: PpOpt = None,
     dp: Annotated[int | None, typer.Option(help="Fixed data-parallel degree.")] = None,
@@ -194,6 +205,7 @@ def estimate(
         seq_len=seq_len,
         global_batch=global_batch,
         precision=precision,
+        framework=framework,
         tp=tp,
         pp=pp,
         dp=dp,

@@ -226,6 +226,7 @@ def build_scenario(
     checkpoint_gbps: float | None = None,
     job_hours: float | None = None,
     no_goodput: bool = False,
+    framework: str | None = None,
 ) -> tuple[Scenario, str]:
     """Return the scenario and a description of the defaults used ('' if none)."""
     from capacity.budget import parse_budget
@@ -294,6 +295,7 @@ def build_scenario(
         goodput=goodput_inputs(failure_rate, restart_min, checkpoint_gbps, job_hours, no_goodput),
         measured_step_time_s=measured_step_time,
         measured_steps=_measured_steps(measured_steps),
+        framework=None if framework is None else cat.framework(framework),
     )
     only_defaults = model is None and params is None and cluster is None
     return scn, ", ".join(defaults) if only_defaults else ""

@@ -138,11 +138,16 @@ class TimeParams:
     inter_latency_s: FloatOrArr
     dp_overlap_fraction: FloatOrArr
     gemm_scale: FloatOrArr = 1.0  # re-anchoring from a measured step time (1 = none)
+    framework_gemm_share: FloatOrArr = 1.0  # the framework's share of the GEMM efficiency
 
 
-def time_params(cal: EfficiencyCalibration, accelerator_id: str) -> tuple[TimeParams, str]:
-    """The calibration's parameters for one accelerator, and a note on where they come from."""
+def time_params(
+    cal: EfficiencyCalibration, accelerator_id: str, framework_family: str | None = None
+) -> tuple[TimeParams, str]:
+    """The calibration's parameters for one accelerator and framework family, and a note
+    on where they come from."""
     gemm = cal.gemm_for(accelerator_id)
+    share, fitted = cal.framework_share(framework_family)
     intra, inter = cal.fabric("intra-node"), cal.fabric("inter-node")
     if gemm.calibrated:
         note = f"GEMM efficiency {gemm.gemm_efficiency:.1%} fitted on {gemm.id} runs"
@@ -161,5 +166,14 @@ def time_params(cal: EfficiencyCalibration, accelerator_id: str) -> tuple[TimePa
         inter_efficiency=inter.bus_efficiency,
         inter_latency_s=inter.latency_us * 1e-6,
         dp_overlap_fraction=cal.dp_overlap_fraction,
+        framework_gemm_share=share,
     )
+    if cal.frameworks:
+        who = framework_family or "unknown"
+        note += (
+            f"; framework {who}: {share:.0%} of it (fitted)"
+            if fitted
+            else f"; framework {who}: {share:.0%} of it, the geometric mean of the fitted "
+            "frameworks (the interval carries their spread)"
+        )
     return params, note

@@ -47,6 +47,9 @@ class PlanRequest(BaseModel):
     headroom_fraction: float = MEMORY_HEADROOM_FRACTION.value
     top: int = Field(default=10, ge=1)
     gemm_scale: float = Field(default=1.0, gt=0, description="from a measured step time")
+    framework_family: str | None = Field(
+        default=None, description="fitted framework family (None: unknown framework)"
+    )
 
 
 class PlanChoice(BaseModel):
@@ -170,7 +173,7 @@ def hardware_peak(req: PlanRequest) -> float:
 
 
 def params_for(req: PlanRequest) -> tuple[TimeParams, str]:
-    params, note = time_params(req.calibration, req.system.accelerator.id)
+    params, note = time_params(req.calibration, req.system.accelerator.id, req.framework_family)
     return dataclasses.replace(params, gemm_scale=req.gemm_scale), note
 
 
@@ -285,7 +288,7 @@ def anchor_scale(req: PlanRequest, layout: Layout, measured_step_s: float) -> fl
             field="measured-step-time",
         )
     w = work(req.model, req.seq_len, cands.take([0]), hw, req.n_gpus)
-    base = time_params(req.calibration, req.system.accelerator.id)[0]
+    base = time_params(req.calibration, req.system.accelerator.id, req.framework_family)[0]
     lo, hi = 0.05, 20.0
     for _ in range(60):
         mid = math.sqrt(lo * hi)

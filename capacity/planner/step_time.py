@@ -67,7 +67,11 @@ def _comm(bw: Arr, hops: Arr, inter: Arr, p: TimeParams) -> Arr:
 
 def step_times(w: Work, p: TimeParams) -> StepTimes:
     """Time every candidate of `w` with the efficiencies `p` (numbers or per-candidate arrays)."""
-    e_gemm = np.asarray(p.gemm_efficiency) * np.asarray(p.gemm_scale)
+    e_gemm = (
+        np.asarray(p.gemm_efficiency)
+        * np.asarray(p.gemm_scale)
+        * np.asarray(p.framework_gemm_share)
+    )
     layer = {
         "gemm": w.layer_gemm_flop_s / e_gemm + p.gemm_memory_exposure * w.layer_gemm_mem_s,
         "attention": w.layer_flash_s / (e_gemm * p.flash_attention_fraction),

@@ -10,6 +10,7 @@ residual bands used for intervals.
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Sequence
 
 import numpy as np
@@ -113,12 +114,25 @@ def calibrate(
         raise CapacityError("no run with a throughput figure to fit on", field="runs")
     theta = fitting.fit_theta(rows, cal)
     fit_ids = [p.run.id for p in rows]
-    fitted = fitting.apply_theta(cal, theta, fit_ids=fit_ids, today=today)
+    counts = dict(Counter(p.framework for p in rows))
+    sources: dict[str, set[str]] = {}
+    for p in rows:
+        sources.setdefault(p.family, set()).add(_group(p))
+    broad = [f for f, groups in sources.items() if len(groups) > 1]
+    fitted = fitting.apply_theta(
+        cal, theta, fit_ids=fit_ids, today=today, framework_counts=counts, default_from=broad
+    )
     raw = validate(runs, catalog, fitted, heldout=False)
     planner_rows = [r for r in raw.rows if not r.gave_layout]
     practical = practical_efficiency(planner_rows)
     with_practical = fitting.apply_theta(
-        cal, theta, fit_ids=fit_ids, today=today, practical=(practical, planner_ids(planner_rows))
+        cal,
+        theta,
+        fit_ids=fit_ids,
+        today=today,
+        practical=(practical, planner_ids(planner_rows)),
+        framework_counts=counts,
+        default_from=broad,
     )
     val = validate(runs, catalog, with_practical)
     bands = residual_bands(val.rows, today)
@@ -129,6 +143,8 @@ def calibrate(
         today=today,
         residuals=bands,
         practical=(practical, planner_ids(planner_rows)),
+        framework_counts=counts,
+        default_from=broad,
     )
     return final, val.model_copy(update={"calibration_id": final.id})
 

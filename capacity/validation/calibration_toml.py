@@ -53,7 +53,7 @@ def _sources(sources: Iterable[Source], table: str) -> list[str]:
 
 def calibration_toml(cal: EfficiencyCalibration) -> str:
     lines = [HEADER]
-    lines += _scalars(cal, ("sources", "gemm", "fabrics", "residuals"))
+    lines += _scalars(cal, ("sources", "gemm", "fabrics", "residuals", "frameworks"))
     lines += _sources(cal.sources, "sources")
     for g in cal.gemm:
         lines.append("\n[[gemm]]")
@@ -63,6 +63,10 @@ def calibration_toml(cal: EfficiencyCalibration) -> str:
         lines.append("\n[[fabrics]]")
         lines += _scalars(f, ("sources",))
         lines += _sources(f.sources, "fabrics.sources")
+    for fw in cal.frameworks:
+        lines.append("\n[[frameworks]]")
+        lines += _scalars(fw, ("sources",))
+        lines += _sources(fw.sources, "frameworks.sources")
     for r in cal.residuals:
         lines.append("\n[[residuals]]")
         lines += _scalars(r, ("sources",))

@@ -26,7 +26,9 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.catalog.schemas import (
+    REFERENCE_FRAMEWORK,
     EfficiencyCalibration,
+    FrameworkEfficiency,
     ResidualBand,
     Source,
 )
@@ -48,6 +50,10 @@ SHARED_BOUNDS: dict[str, tuple[float, float]] = {
     "dp_overlap_fraction": (0.0, 1.0),
 }
 GEMM_BOUNDS = (0.3, 1.0)
+# a framework's share of the reference (Megatron-LM) GEMM efficiency: from half to 1.5x
+# (research sheet software_stacks_2026-12.md: stacks on the same GPUs differ by 0.5-1.8x)
+FRAMEWORK_BOUNDS = (0.5, 1.5)
+UNFITTED_FRAMEWORKS = (REFERENCE_FRAMEWORK, "unknown")
 # Where the search starts (mid-range values, not a prior): a fixed start makes the fit
 # reproducible whatever the catalog currently holds.
 FIT_START = {
@@ -95,6 +101,8 @@ class Problem:
     starts: npt.NDArray[np.int64]  # first candidate of each row
     family: npt.NDArray[np.int64]  # gemm family index per candidate
     families: tuple[str, ...]
+    fw: npt.NDArray[np.int64]  # framework family index per candidate
+    fw_families: tuple[str, ...]
     n_gpus: Arr  # per row
     reference: Arr  # reported tokens/s per GPU per row (per candidate's recompute)
     ids: tuple[str, ...]
@@ -136,7 +144,8 @@ def prune(rows: Sequence[Prepared], cal: EfficiencyCalibration) -> list[Prepared
 def build_problem(rows: Sequence[Prepared]) -> Problem:
     """One term per reported figure: a run with a throughput and hours gives two terms."""
     families = tuple(sorted({p.family for p in rows}))
-    works, fam, refs, starts, ids = [], [], [], [], []
+    fw_families = tuple(sorted({p.framework for p in rows}))
+    works, fam, fws, refs, starts, ids = [], [], [], [], [], []
     start = 0
     for p in rows:
         n = len(p.candidates)
@@ -154,6 +163,7 @@ def build_problem(rows: Sequence[Prepared]) -> Problem:
             start += n
             works.append(p.work)
             fam.append(np.full(n, families.index(p.family)))
+            fws.append(np.full(n, fw_families.index(p.framework)))
             refs.append(ref)
             ids.append(p.run.id)
     return Problem(
@@ -161,6 +171,8 @@ def build_problem(rows: Sequence[Prepared]) -> Problem:
         starts=np.array(starts),
         family=np.concatenate(fam),
         families=families,
+        fw=np.concatenate(fws),
+        fw_families=fw_families,
         n_gpus=np.array([1.0]),
         reference=np.concatenate(refs),
         ids=tuple(ids),
@@ -173,11 +185,21 @@ def _reported(p: Prepared, recompute: int) -> float:
     return ref[0]
 
 
+def framework_shares(theta: dict[str, float], families: Sequence[str]) -> list[float]:
+    """GEMM share per framework family: fitted, 1 for the reference, else the geometric
+    mean of the fitted ones (as `EfficiencyCalibration.framework_share`)."""
+    fitted = {k[3:]: v for k, v in theta.items() if k.startswith("fw:")}
+    mean = float(np.exp(np.mean([0.0] + [np.log(v) for v in fitted.values()])))
+    return [fitted.get(f, 1.0 if f == REFERENCE_FRAMEWORK else mean) for f in families]
+
+
 def _params(theta: dict[str, float], prob: Problem, base: TimeParams) -> TimeParams:
     gemm = np.array([theta[f"gemm:{f}"] for f in prob.families])[prob.family]
+    share = np.array(framework_shares(theta, prob.fw_families))[prob.fw]
     return dataclasses.replace(
         base,
         gemm_efficiency=gemm,
+        framework_gemm_share=share,
         **{k: theta[k] for k in SHARED_BOUNDS},
     )
 
@@ -242,9 +264,18 @@ def fit_theta(
     """Least-squares log-throughput fit; returns parameter name -> value."""
     prob = build_problem(prune(rows, cal))
     base = time_params(cal, rows[0].request.system.accelerator.id)[0]
-    bounds = {**{f"gemm:{f}": GEMM_BOUNDS for f in prob.families}, **SHARED_BOUNDS}
-    if start is None:
-        start = {k: FIT_START["gemm" if k.startswith("gemm:") else k] for k in bounds}
+    bounds = {
+        **{f"gemm:{f}": GEMM_BOUNDS for f in prob.families},
+        **{f"fw:{f}": FRAMEWORK_BOUNDS for f in prob.fw_families if f not in UNFITTED_FRAMEWORKS},
+        **SHARED_BOUNDS,
+    }
+    defaults = {
+        k: FIT_START["gemm" if k.startswith("gemm:") else k]
+        for k in bounds
+        if ":" not in k or k.startswith("gemm:")
+    }
+    defaults.update({k: 1.0 for k in bounds if k.startswith("fw:")})
+    start = {**defaults, **{k: v for k, v in (start or {}).items() if k in bounds}}
     names = list(bounds)
     x0 = np.array([_to_unit(start[k], *bounds[k]) for k in names])
 
@@ -271,6 +302,7 @@ def theta_of(cal: EfficiencyCalibration, families: Sequence[str]) -> dict[str, f
     default = gemm["default"]
     return {
         **{f"gemm:{f}": gemm.get(f, default) for f in families},
+        **{f"fw:{f.id}": f.gemm_share for f in cal.frameworks if f.calibrated},
         "gemm_memory_exposure": cal.gemm_memory_exposure,
         "flash_attention_fraction": cal.flash_attention_fraction,
         "dp_overlap_fraction": cal.dp_overlap_fraction,
@@ -301,6 +333,8 @@ def apply_theta(
     today: dt.date,
     residuals: Sequence[ResidualBand] = (),
     practical: tuple[float, Sequence[str]] | None = None,
+    framework_counts: dict[str, int] | None = None,
+    default_from: Sequence[str] | None = None,
 ) -> EfficiencyCalibration:
     """`cal` with the fitted values, each covered by a source naming the fit and its rows.
 
@@ -313,8 +347,11 @@ def apply_theta(
         if g.id in fitted:
             value, calibrated, note = fitted[g.id], True, g.note
         elif g.id == "default" and fitted:
-            value = round(float(np.mean(list(fitted.values()))), 4)
-            calibrated, note = False, "the mean of the fitted families: " + ", ".join(fitted)
+            # families fitted on one source only (GH200: one JUPITER sweep) are too
+            # uncertain to set what every uncalibrated accelerator gets
+            broad = {k: v for k, v in fitted.items() if k in (default_from or fitted)} or fitted
+            value = round(float(np.mean(list(broad.values()))), 4)
+            calibrated, note = False, "the mean of the fitted families: " + ", ".join(broad)
         else:
             gemm.append(g)
             continue
@@ -355,6 +392,14 @@ def apply_theta(
         **{k: round(theta[k], 4) for k in SHARED_TOP},
         "sources": [s.model_dump() for s in (*kept_top, *top)],
         "residuals": [r.model_dump() for r in residuals],
+        "frameworks": [
+            f.model_dump()
+            for f in framework_entries(
+                theta,
+                _fit_source(fit_ids, today, ("gemm_share", "n_rows")),
+                framework_counts or {},
+            )
+        ],
         "name": "Step-time model efficiencies fitted on published training runs",
         "fit_command": FIT_COMMAND,
         "fit_rows": tuple(fit_ids),
@@ -405,7 +450,55 @@ def heldout(
 
 def theta_with_families(theta: dict[str, float], rows: Sequence[Prepared]) -> dict[str, float]:
     fams = {p.family for p in rows}
-    return {k: v for k, v in theta.items() if not k.startswith("gemm:") or k[5:] in fams}
+    fws = {p.framework for p in rows}
+    return {
+        k: v
+        for k, v in theta.items()
+        if not (k.startswith("gemm:") and k[5:] not in fams)
+        and not (k.startswith("fw:") and k[3:] not in fws)
+    }
+
+
+def framework_entries(
+    theta: dict[str, float], source: Source | None, counts: dict[str, int]
+) -> tuple[FrameworkEfficiency, ...]:
+    """The calibration's [[frameworks]]: the reference at 1 and each fitted family."""
+    if source is None:  # a held-out refit, not written to the catalog
+        source = Source(
+            title="held-out refit (capacity.validation.fit.heldout)",
+            locator="not written to the catalog",
+            as_of=dt.date(2026, 12, 1),
+        )
+    srcs = (source,)
+    out = [
+        FrameworkEfficiency(
+            id=REFERENCE_FRAMEWORK,
+            gemm_share=1.0,
+            calibrated=True,
+            n_rows=counts.get(REFERENCE_FRAMEWORK, 0),
+            note="reference: the accelerators' GEMM efficiencies are fitted with it at 1",
+            sources=(
+                Source(
+                    title="definition (capacity.validation.fit)",
+                    locator="the reference framework's share is 1 by definition",
+                    as_of=source.as_of,
+                    fields=("gemm_share", "n_rows"),
+                ),
+            ),
+        )
+    ]
+    for k, v in sorted(theta.items()):
+        if k.startswith("fw:"):
+            out.append(
+                FrameworkEfficiency(
+                    id=k[3:],
+                    gemm_share=round(v, 4),
+                    calibrated=True,
+                    n_rows=counts.get(k[3:], 0),
+                    sources=srcs,
+                )
+            )
+    return tuple(out)
 
 
 def calibration_for(cal: EfficiencyCalibration, theta: dict[str, float]) -> EfficiencyCalibration:
@@ -419,4 +512,10 @@ def calibration_for(cal: EfficiencyCalibration, theta: dict[str, float]) -> Effi
     gemm = tuple(
         g.model_copy(update={"gemm_efficiency": fitted.get(g.id, default)}) for g in cal.gemm
     )
-    return cal.model_copy(update={"gemm": gemm, **{k: theta[k] for k in SHARED_TOP}})
+    return cal.model_copy(
+        update={
+            "gemm": gemm,
+            "frameworks": framework_entries(theta, None, {}),
+            **{k: theta[k] for k in SHARED_TOP},
+        }
+    )

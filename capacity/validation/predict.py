@@ -36,6 +36,7 @@ from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR, TERA
 from capacity.validation.runs import (
     MI250X_GCD,
     PublishedRun,
+    run_framework,
     run_gpus,
     run_model,
     run_space,
@@ -63,6 +64,7 @@ class Prepared:
     work: Work
     family: str  # gemm calibration entry its accelerator uses
     notes: tuple[str, ...]
+    framework: str = "unknown"  # fit family of its framework (catalogs/frameworks)
 
 
 class RowResult(BaseModel):
@@ -137,7 +139,8 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
         and catalog.accelerator(run.accelerator or "").id != MI250X_GCD
     ):
         notes.append("MI250X counted per GCD (8 per node), as papers count GPUs on LUMI/Frontier")
-    space = run_space(run, n_gpus, system.gpus_per_node)
+    fw = run_framework(run, catalog)
+    space = run_space(run, n_gpus, system.gpus_per_node, fw)
     batch = run.global_batch_tokens
     if batch is None:
         tokens = (run.tokens_trained_b or 1000) * 1e9
@@ -158,6 +161,7 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
         headroom_fraction=PUBLISHED_LAYOUT_HEADROOM
         if run.gave_layout
         else MEMORY_HEADROOM_FRACTION.value,
+        framework_family=fw.fit_family,
     )
     ev = evaluate_space(req)
     if ev.fits.size == 0:
@@ -174,6 +178,7 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
         work=w,
         family=cal.gemm_for(acc.id).id,
         notes=tuple(notes),
+        framework=fw.fit_family,
     )
 
 
@@ -321,4 +326,4 @@ def prepare_all(
 
 
 def params_of(p: Prepared, cal: EfficiencyCalibration) -> TimeParams:
-    return time_params(cal, p.request.system.accelerator.id)[0]
+    return time_params(cal, p.request.system.accelerator.id, p.framework)[0]

@@ -18,10 +18,11 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError, ValidationInfo, field_validator
 
 from capacity.catalog.loader import Catalog
-from capacity.catalog.schemas import Grid, ModelSpec, Precision, Source
+from capacity.catalog.schemas import Framework, Grid, ModelSpec, Precision, Source
 from capacity.constants import Constant
 from capacity.errors import CapacityError
 from capacity.layout import Recompute
+from capacity.planner.framework import flash_default, with_framework_defaults
 from capacity.planner.space import SearchSpace
 from capacity.system import System
 
@@ -119,6 +120,7 @@ class PublishedRun(BaseModel):
     moe_dense_layers: int | None = None
     sliding_window: int | None = None
     sliding_window_share: float | None = None
+    framework: str | None = None  # catalogs/frameworks id or alias; None = unknown
 
     @field_validator("*")
     @classmethod
@@ -314,6 +316,11 @@ def run_system(run: PublishedRun, catalog: Catalog) -> System:
     )
 
 
+def run_framework(run: PublishedRun, catalog: Catalog) -> Framework:
+    """The run's framework entry (`unknown` when the row names none)."""
+    return catalog.framework(run.framework or "unknown")
+
+
 def run_gpus(run: PublishedRun) -> tuple[int, str | None]:
     """GPUs of the run, or the default with a note when the source gives none."""
     if run.n_accelerators is not None:
@@ -328,8 +335,11 @@ def run_gpus(run: PublishedRun) -> tuple[int, str | None]:
     return n, f"no GPU count published: {n} GPUs assumed"
 
 
-def run_space(run: PublishedRun, n_gpus: int, gpus_per_node: int) -> SearchSpace:
-    """The run's own layout where given; the planner chooses the rest."""
+def run_space(
+    run: PublishedRun, n_gpus: int, gpus_per_node: int, fw: Framework | None = None
+) -> SearchSpace:
+    """The run's own layout where given; its framework's defaults (catalogs/frameworks)
+    where it is silent; the planner chooses the rest."""
 
     def one(x: Any) -> tuple[Any, ...] | None:
         return None if x is None else (x,)
@@ -343,7 +353,7 @@ def run_space(run: PublishedRun, n_gpus: int, gpus_per_node: int) -> SearchSpace
     tp = one(run.tp)
     if tp is None and run.sequence_parallel:  # sequence parallelism implies TP > 1
         tp = tuple(2**i for i in range(1, 8))
-    return SearchSpace(
+    space = SearchSpace(
         tp=tp,
         pp=one(run.pp),
         dp=one(run.dp),
@@ -354,6 +364,9 @@ def run_space(run: PublishedRun, n_gpus: int, gpus_per_node: int) -> SearchSpace
         zero_stage=one(run.zero_stage),
         recompute=one(run.recompute),
         sequence_parallel=one(run.sequence_parallel),
-        flash_attention=(run.flash_attention,) if run.flash_attention is not None else (True,),
+        flash_attention=(run.flash_attention,)
+        if run.flash_attention is not None
+        else (flash_default(fw),),
         tp_across_nodes=run.tp is not None and run.tp > gpus_per_node,
     )
+    return with_framework_defaults(space, fw)
