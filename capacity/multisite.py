@@ -465,7 +465,7 @@ def _uplink(site: SiteRequest) -> tuple[float, str]:
         src = site.wan.source_for("uplink_gbit_per_s")
         where = f"{src.title}, {src.as_of}" if src else "catalog"
         return site.wan.uplink_gbit_per_s, f"site uplink, shared ({where})"
-    return ASSUMED_WAN_GBIT_PER_S.value, f"assumed: {ASSUMED_WAN_GBIT_PER_S.source}"
+    return ASSUMED_WAN_GBIT_PER_S.value, "assumed, no published uplink"
 
 
 def check_sites(sites: tuple[SiteRequest, ...]) -> None:

@@ -119,3 +119,59 @@ def test_a_site_twice_is_refused(catalog):
     req = _request(catalog, "diloco", sites=(("jupiter", 8), ("jupiter", 16)))
     with pytest.raises(CapacityError, match="twice"):
         multisite_estimate(req)
+
+
+def _main(monkeypatch, capsys, *args):
+    import sys
+
+    from capacity.cli import main
+
+    monkeypatch.setattr(sys, "argv", ["capacity", *args])
+    code = 0
+    try:
+        main()
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    return code, capsys.readouterr()
+
+
+SITES2 = "leonardo-booster:64,marenostrum5/acc:32"
+
+
+def test_cli_estimate_two_sites(monkeypatch, capsys):
+    import json
+
+    args = ("estimate", "--model", "llama-2-13b", "--tokens", "200B", "--sites", SITES2)
+    code, out = _main(monkeypatch, capsys, *args)
+    assert code == 0, out.err
+    assert "DiLoCo" in out.out and "assumed" in out.out and "quality" in out.out
+    code, out = _main(monkeypatch, capsys, *args, "--sync", "ddp", "--json")
+    doc = json.loads(out.out)["multisite"]
+    assert doc["method"] == "ddp" and doc["utilisation"] < 0.5 and len(doc["sites"]) == 2
+
+
+@pytest.mark.parametrize(
+    ("sites", "extra", "field"),
+    [
+        ("leonardo-booster:64,nowhere:8", (), "sites"),
+        ("leonardo-boster:64,jupiter:8", (), "sites"),
+        ("jupiter:8,jupiter:16", (), "sites"),
+        ("jupiter:8,leonardo-booster", (), "sites"),
+        ("jupiter:0,leonardo-booster:8", (), "sites"),
+        (SITES2, ("--wan-gbps", "0"), "wan-gbps"),
+        (SITES2, ("--sync", "gossip"), "sync"),
+        (SITES2, ("--nodes", "8"), "nodes"),
+    ],
+)
+def test_cli_bad_sites_one_line_exit_2(monkeypatch, capsys, sites, extra, field):
+    code, out = _main(monkeypatch, capsys, "estimate", "--sites", sites, *extra)
+    assert code == 2 and out.err.count("\n") == 1 and field in out.err, out.err
+
+
+def test_report_has_the_multisite_panel(monkeypatch, capsys, tmp_path):
+    page = tmp_path / "ms.html"
+    args = ("report", "--model", "llama-2-13b", "--tokens", "200B", "--sites", SITES2)
+    code, out = _main(monkeypatch, capsys, *args, "--sync", "streaming", "-o", str(page))
+    assert code == 0, out.err
+    text = page.read_text()
+    assert 'id="multisite"' in text and "Streaming DiLoCo" in text and "chart-multisite" in text

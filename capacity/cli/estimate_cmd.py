@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from capacity.cli.multisite_opts import InnerStepsOpt, SitesOpt, SyncOpt, WanGbpsOpt, first_site
+
 if TYPE_CHECKING:
     from capacity.estimate import Estimate
 
@@ -102,7 +104,9 @@ def register(app: typer.Typer) -> None:
             "--nodes 64\n\n"
             "  capacity estimate --params 13B --tokens 300B --cluster jean-zay/h100 --days 30\n\n"
             "  capacity estimate --model ./config.json --tokens 1T --cluster aws-p5-48xlarge "
-            "--gpus 512 --json"
+            "--gpus 512 --json\n\n"
+            "  capacity estimate --model llama-2-70b --tokens 2T "
+            "--sites leonardo-booster:256,marenostrum5/acc:100 --sync diloco --inner-steps 100"
         ),
     )(estimate)
 
@@ -186,11 +190,22 @@ def estimate(
             help="Also give the cost in this currency, e.g. EUR (the catalog's dated ECB rates)."
         ),
     ] = None,
+    sites: SitesOpt = None,
+    sync: SyncOpt = "diloco",
+    inner_steps: InnerStepsOpt = None,
+    wan_gbps: WanGbpsOpt = None,
 ) -> None:
     from capacity.cli.common import dump_json
     from capacity.cli.scenario import build_scenario
     from capacity.estimate import estimate as run_estimate
 
+    if sites is not None:
+        from capacity.cli.common import get_catalog
+        from capacity.cli.multisite_opts import site_requests
+
+        multisite_guard(cluster=cluster, partition=partition, nodes=nodes, gpus=gpus, days=days)
+        site_requests(get_catalog(catalog), sites)  # bad sites fail here, naming --sites
+        cluster = first_site(sites)
     scn, defaults = build_scenario(
         model=model,
         params=params,
@@ -227,6 +242,19 @@ def estimate(
         job_hours=job_hours,
         no_goodput=no_goodput,
     )
+    if sites is not None:
+        from capacity.cli.common import get_catalog
+        from capacity.cli.multisite_opts import multisite_request, render_multisite
+        from capacity.multisite import multisite_estimate
+
+        ms = multisite_estimate(
+            multisite_request(scn, get_catalog(catalog), sites, sync, inner_steps, wan_gbps)
+        )
+        if json_out:
+            print(dump_json({"model": scn.model.id, "multisite": ms.to_json()}))
+        else:
+            print(render_multisite(ms))
+        return
     est = run_estimate(scn)
     converted = convert_cost(est, currency)
     if json_out:
@@ -246,6 +274,20 @@ def estimate(
             f"(1 {converted['base']} = {converted['rate']:g} {converted['quote']}, ECB rate of "
             f"{converted['rate_date']})"
         )
+
+
+def multisite_guard(**given: Any) -> None:
+    """--sites names the systems and their nodes: the single-system options clash with it."""
+    from capacity.errors import CapacityError
+
+    for name, value in given.items():
+        if value is not None:
+            raise CapacityError(
+                "give the systems and their nodes in --sites instead"
+                if name != "days"
+                else "deadline sizing is not available with --sites",
+                field=name,
+            )
 
 
 def convert_cost(est: Estimate, currency: str | None) -> dict[str, Any] | None:

@@ -105,6 +105,10 @@ def report(**kwargs: Any) -> None:
     law = load_law(kwargs.pop("law"))
     currency: str = kwargs.pop("currency").upper()
     json_out: bool = bool(kwargs.pop("json_out", False))
+    sites: str | None = kwargs.pop("sites", None)
+    sync: str = kwargs.pop("sync", "diloco")
+    inner_steps: int | None = kwargs.pop("inner_steps", None)
+    wan_gbps: float | None = kwargs.pop("wan_gbps", None)
     accepted = set(inspect.signature(build_scenario).parameters)
     scenario_kwargs = {k: v for k, v in kwargs.items() if k in accepted and k not in _NOT_SCENARIO}
     check_output_file(output, field="output", suffixes=HTML_SUFFIXES)
@@ -112,7 +116,35 @@ def report(**kwargs: Any) -> None:
     rates = cat.exchange_rates
     if rates is not None and currency not in {rates.base, *rates.rates}:
         raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
+    multisite = None
+    if sites is not None:
+        # the page's single-system sections show the first site alone with its nodes
+        from capacity.cli.estimate_cmd import multisite_guard
+        from capacity.cli.multisite_opts import multisite_request, parse_sites, site_requests
+
+        multisite_guard(
+            cluster=scenario_kwargs.get("cluster"),
+            partition=scenario_kwargs.get("partition"),
+            nodes=scenario_kwargs.get("nodes"),
+            gpus=scenario_kwargs.get("gpus"),
+            days=scenario_kwargs.get("days"),
+        )
+        site_requests(cat, sites)  # bad sites fail here, naming --sites
+        first, first_nodes = parse_sites(cat, sites)[0]
+        scenario_kwargs.update(cluster=first, nodes=first_nodes)
     scn, _defaults = build_scenario(**scenario_kwargs, cat=cat)
+    if sites is not None:
+        from capacity.multisite import multisite_estimate
+
+        multisite = multisite_estimate(
+            multisite_request(
+                scn.model_copy(update={"n_gpus": None}), cat, sites, sync, inner_steps, wan_gbps
+            )
+        )
+        if title is None:
+            title = f"{scn.model.name} on {len(multisite.sites)} sites: " + " + ".join(
+                s.system_id for s in multisite.sites
+            )
     est = estimate(scn)
     rep = build_report(
         est,
@@ -121,6 +153,7 @@ def report(**kwargs: Any) -> None:
         law=law,
         currency=currency,
         calibration=cat.efficiency.get("calibration"),
+        multisite=multisite,
     )
     page = render_report(rep)  # render fully before touching the output file
     write_file(output, page, field="output", suffixes=HTML_SUFFIXES)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
@@ -33,6 +33,9 @@ from capacity.scaling.fit import LawFit
 from capacity.system import System
 from capacity.units import human_count
 
+if TYPE_CHECKING:
+    from capacity.multisite import MultiSiteEstimate
+
 
 class Report(BaseModel):
     model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
@@ -45,6 +48,7 @@ class Report(BaseModel):
     currency: str
     law: LawPanel
     validation: tuple[Assumption, ...] = ()
+    multisite: Any = None  # a MultiSiteEstimate when the run spans several sites
 
 
 def build_report(
@@ -55,6 +59,7 @@ def build_report(
     law: str | ScalingLaw | LawFit = "epoch",
     currency: str = "EUR",
     calibration: EfficiencyCalibration | None = None,
+    multisite: MultiSiteEstimate | None = None,
 ) -> Report:
     scn = est.scenario
     default_title = f"{scn.model.name} on {human_count(scn.tokens)} tokens — {scn.system.name}"
@@ -71,6 +76,7 @@ def build_report(
             else law_panel(est, resolve_law(law))
         ),
         validation=tuple(validation_assumptions(calibration)),
+        multisite=multisite,
     )
 
 
@@ -87,6 +93,7 @@ def report_json(rep: Report) -> dict[str, Any]:
                 "rows": [row_json(r) for r in rep.comparison],
             },
             "scaling_law": rep.law.to_json(),
+            "multisite": None if rep.multisite is None else rep.multisite.to_json(),
         },
     }
 
@@ -103,6 +110,10 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
         _headline(rep),
         _scenario(rep),
     ]
+    if rep.multisite is not None:
+        from capacity.report.multisite_panel import section as multisite_section
+
+        sections.insert(0, multisite_section(rep.multisite))
     charts = []
     mem = f.memory_figure(*memory_args(est, doc))
     if mem is not None:
