@@ -131,20 +131,60 @@ def test_stats_of_signed_errors():
 
 
 @pytest.mark.validation
-def test_validation_meets_the_targets_where_the_layout_is_published(result):
-    """Accuracy on the runs predicted with their own published layout (65-row corpus).
-    The held-out worst case is not asserted: without its own source GH200 falls back to
-    the mean GEMM efficiency and the JUPITER rows are over-predicted by ~85 % (README:
-    Validation says so)."""
+def test_validation_targets_that_hold(result):
+    """Issue 11's targets are leave-one-source-out over the corpus; the README's validation
+    section says which are not met (throughput median/within/worst, hours vs naive, band
+    coverage) and why. Asserted here: what holds, and that the summary reports each."""
     s = result.summary
-    thr, hrs = s["throughput"]["with_layout"], s["hours"]["with_layout"]
-    assert thr["n"] >= 30 and hrs["n"] >= 3
-    assert thr["median_abs_error"] <= TARGETS["throughput_median_abs_error"]
-    assert hrs["median_abs_error"] <= TARGETS["hours_median_abs_error"]
-    naive_thr = s["naive_throughput"]
-    assert thr["median_abs_error"] < naive_thr["with_layout"]["median_abs_error"]
-    assert s["throughput"]["all"]["worst_abs_error"] < naive_thr["all"]["worst_abs_error"]
-    assert hrs["median_abs_error"] < s["naive_hours"]["with_layout"]["median_abs_error"]
+    loso, bands = s["loso"], s["bands"]
+    assert set(s["loso_meets"]) >= {"throughput_median", "hours_median", "throughput_band_coverage"}
+    thr, hrs = loso["all"]["throughput"], loso["all"]["hours"]
+    assert thr["n"] >= 35 and hrs["n"] >= 10
+    assert hrs["median_abs_error"] <= s["loso_targets"]["hours_median_abs_error"]
+    assert s["loso_meets"]["hours_median"]
+    # held out, the A100 rows (5 sources) all land within 20 %, beating the naive rule
+    a100 = loso["accelerator nvidia-a100"]["throughput"]
+    assert a100["within_20"] == 1.0
+    assert a100["median_abs_error"] < a100["naive_median_abs_error"]
+    assert thr["within_20"] >= 0.75 and thr["median_abs_error"] <= 0.15
+    # bands: near the 75-90 % goal, never a degenerate band
+    assert bands["throughput"]["coverage"] >= 0.70 and bands["hours"]["coverage"] >= 0.60
+    assert bands["throughput"]["median_width"] > 0
+    # in the fit the five physical numbers describe the corpus
+    assert s["throughput"]["all"]["median_abs_error"] <= TARGETS["throughput_median_abs_error"]
+    assert s["throughput"]["all"]["worst_abs_error"] <= TARGETS["throughput_worst_abs_error"]
+
+
+def test_rows_carry_p10_p90_around_the_prediction(result):
+    keys = (
+        "predicted_tokens_per_s_per_gpu",
+        "predicted_model_tflops_per_gpu",
+        "predicted_hardware_tflops_per_gpu",
+        "predicted_mfu",
+    )
+    doc = result.to_json()
+    banded = [r for r in doc["rows"] if r["predicted_tokens_per_s_per_gpu_p10"] is not None]
+    assert len(banded) >= 40
+    for r in banded:
+        for k in keys:
+            assert r[k + "_p10"] <= r[k] <= r[k + "_p90"]
+        if r["predicted_accelerator_hours"] is not None:
+            h = r["predicted_accelerator_hours"]
+            assert r["predicted_accelerator_hours_p10"] <= h <= r["predicted_accelerator_hours_p90"]
+
+
+def test_readme_validation_block_is_generated_from_the_summary(result):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(
+        "validation_readme", ROOT / "benchmarks" / "validation_readme.py"
+    )
+    assert spec is not None and spec.loader is not None
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    text = (ROOT / "README.md").read_text()
+    block = text[text.index(mod.START) + len(mod.START) : text.index(mod.END)]
+    assert block.strip() == mod.render(result.summary).strip()
 
 
 def test_practical_efficiency_is_the_median_gap_of_unpublished_layouts():

@@ -20,6 +20,7 @@ from capacity.catalog.loader import Catalog
 from capacity.catalog.schemas import EfficiencyCalibration, ResidualBand
 from capacity.errors import CapacityError
 from capacity.validation import fit as fitting
+from capacity.validation.intervals import coverage, with_bands
 from capacity.validation.predict import (
     Prepared,
     RowResult,
@@ -30,7 +31,7 @@ from capacity.validation.predict import (
     skipped_row,
 )
 from capacity.validation.runs import PublishedRun
-from capacity.validation.summary import summarize
+from capacity.validation.summary import LOSO_TARGETS, loso_groups, loso_meets, summarize
 
 
 class Validation(BaseModel):
@@ -100,7 +101,15 @@ def validate(
                 }
             )
         )
-    return Validation(rows=tuple(rows), summary=summarize(rows), calibration_id=cal.id)
+    rows = with_bands(rows, cal)
+    summary = summarize(rows)
+    loso = loso_groups(rows)
+    bands = coverage(rows)
+    summary["loso"] = loso
+    summary["bands"] = bands
+    summary["loso_targets"] = dict(LOSO_TARGETS)
+    summary["loso_meets"] = loso_meets(loso, bands)
+    return Validation(rows=tuple(rows), summary=summary, calibration_id=cal.id)
 
 
 def calibrate(

@@ -74,6 +74,8 @@ class RowResult(BaseModel):
     confidence: str
     gave_layout: bool
     group: str
+    framework: str = "unknown"  # fit family of the run's framework
+    accelerator: str | None = None  # GEMM family of its accelerator
     skipped_reason: str | None = None
     layout: dict[str, object] | None = None
     layout_describe: str | None = None
@@ -83,6 +85,17 @@ class RowResult(BaseModel):
     predicted_mfu: float | None = None
     predicted_tokens_per_s_per_gpu: float | None = None
     predicted_accelerator_hours: float | None = None
+    # P10-P90 from leave-one-source-out residuals of the other sources (None: no band)
+    predicted_tokens_per_s_per_gpu_p10: float | None = None
+    predicted_tokens_per_s_per_gpu_p90: float | None = None
+    predicted_model_tflops_per_gpu_p10: float | None = None
+    predicted_model_tflops_per_gpu_p90: float | None = None
+    predicted_hardware_tflops_per_gpu_p10: float | None = None
+    predicted_hardware_tflops_per_gpu_p90: float | None = None
+    predicted_mfu_p10: float | None = None
+    predicted_mfu_p90: float | None = None
+    predicted_accelerator_hours_p10: float | None = None
+    predicted_accelerator_hours_p90: float | None = None
     predicted_wall_clock_days: float | None = None
     reported_basis: str | None = None
     reported_tokens_per_s_per_gpu: float | None = None
@@ -277,6 +290,8 @@ def evaluate_row(p: Prepared, params: TimeParams, practical: float = 1.0) -> Row
         confidence=p.run.confidence,
         gave_layout=p.run.gave_layout,
         group=group_of(p.run),
+        framework=p.framework,
+        accelerator=p.family,
         layout=layout.model_dump(),
         layout_describe=layout.describe(),
         n_gpus=n,

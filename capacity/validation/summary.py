@@ -14,6 +14,16 @@ TARGETS = {
     "throughput_worst_abs_error": 0.25,
     "hours_median_abs_error": 0.15,
 }
+# Issue 11: leave-one-source-out over the whole corpus
+LOSO_TARGETS = {
+    "throughput_median_abs_error": 0.08,
+    "throughput_share_within_20": 0.85,
+    "throughput_worst_abs_error": 0.40,
+    "hours_median_abs_error": 0.15,
+    "hours_median_vs_naive": 0.70,
+    "coverage_low": 0.75,
+    "coverage_high": 0.90,
+}
 
 
 def stats(pairs: Sequence[tuple[str, float]]) -> dict[str, object]:
@@ -117,3 +127,68 @@ def _meets(
         and thr["worst_abs_error"] <= TARGETS["throughput_worst_abs_error"]
         and hrs["median_abs_error"] <= TARGETS["hours_median_abs_error"]
     )
+
+
+def loso_stats(rows: Sequence[RowResult], throughput: bool) -> dict[str, object]:
+    """Held-out (leave-one-source-out) errors of `rows`, with the naive rule on the same rows."""
+    pairs, naive = [], []
+    for r in rows:
+        if throughput and not r.counts_for_throughput:
+            continue
+        e = r.heldout_throughput_error if throughput else r.heldout_hours_error
+        n = r.naive_throughput_error if throughput else r.naive_hours_error
+        if e is None:
+            continue
+        pairs.append((r.id, e))
+        if n is not None:
+            naive.append(abs(n))
+    out = stats(pairs)
+    if pairs:
+        errs = np.abs([e for _, e in pairs])
+        out["within_10"] = float(np.mean(errs <= 0.10))
+        out["within_20"] = float(np.mean(errs <= 0.20))
+    out["naive_median_abs_error"] = float(np.median(naive)) if naive else None
+    return out
+
+
+def loso_groups(rows: Sequence[RowResult]) -> dict[str, dict[str, object]]:
+    """Held-out statistics by what the user would have given: framework known or not,
+    layout published or the planner's, and the accelerator family."""
+    ok = [r for r in rows if r.skipped_reason is None and r.confidence != "low"]
+    groups: dict[str, list[RowResult]] = {"all": ok}
+    groups["framework known"] = [r for r in ok if r.framework != "unknown"]
+    groups["framework unknown"] = [r for r in ok if r.framework == "unknown"]
+    groups["layout published"] = [r for r in ok if r.gave_layout]
+    groups["layout by the planner"] = [r for r in ok if not r.gave_layout]
+    for acc in sorted({r.accelerator for r in ok if r.accelerator}):
+        groups[f"accelerator {acc}"] = [r for r in ok if r.accelerator == acc]
+    return {
+        name: {"throughput": loso_stats(g, True), "hours": loso_stats(g, False)}
+        for name, g in groups.items()
+    }
+
+
+def loso_meets(loso: dict[str, Any], bands: dict[str, Any]) -> dict[str, bool]:
+    """Each issue-11 target on the whole corpus, held out."""
+    thr, hrs = loso["all"]["throughput"], loso["all"]["hours"]
+    t = LOSO_TARGETS
+
+    def covered(b: dict[str, Any]) -> bool:
+        c = b.get("coverage")
+        return c is not None and t["coverage_low"] <= c <= t["coverage_high"]
+
+    naive = hrs.get("naive_median_abs_error")
+    return {
+        "throughput_median": bool(thr["n"])
+        and thr["median_abs_error"] <= t["throughput_median_abs_error"],
+        "throughput_within_20": bool(thr["n"])
+        and thr["within_20"] >= t["throughput_share_within_20"],
+        "throughput_worst": bool(thr["n"])
+        and thr["worst_abs_error"] <= t["throughput_worst_abs_error"],
+        "hours_median": bool(hrs["n"]) and hrs["median_abs_error"] <= t["hours_median_abs_error"],
+        "hours_vs_naive": bool(hrs["n"])
+        and naive is not None
+        and hrs["median_abs_error"] <= t["hours_median_vs_naive"] * naive,
+        "throughput_band_coverage": covered(bands["throughput"]),
+        "hours_band_coverage": covered(bands["hours"]),
+    }

@@ -1,0 +1,138 @@
+"""P10-P90 bands of each validated run from the other sources' held-out residuals.
+
+A residual is log(reported / predicted speed): -log(1 + e) for a throughput error e,
+log(1 + e) for an accelerator-hours error (more hours = less speed). A run's band is
+built from the leave-one-source-out residuals of the *other* sources (its own source
+never sets its band), among runs predicted the same way: published layout or the
+planner's, framework named or unknown. Where that pool is thin, the layout condition
+alone, then all runs, are used. An accelerator family or framework that no other
+source has gets the band widened by the spread between the fitted families' GEMM
+efficiencies (or frameworks' shares): what the fit cannot know about it.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+import numpy as np
+
+from capacity.catalog.schemas import EfficiencyCalibration
+from capacity.constants import Constant
+from capacity.validation.predict import RowResult
+
+MIN_BAND_RESIDUALS = Constant(
+    8,
+    "residuals",
+    "planning choice: fewer than 8 residuals give no stable 10th/90th percentile, so the "
+    "pool falls back to a broader condition",
+)
+
+
+def speed_residuals(r: RowResult) -> list[float]:
+    out = []
+    if r.heldout_throughput_error is not None and r.counts_for_throughput:
+        out.append(-math.log1p(r.heldout_throughput_error))
+    if r.heldout_hours_error is not None:
+        out.append(math.log1p(r.heldout_hours_error))
+    return out
+
+
+def _usable(r: RowResult) -> bool:
+    return r.skipped_reason is None and r.confidence != "low"
+
+
+def _conditions(r: RowResult) -> list[tuple[bool | None, bool | None]]:
+    """(layout given, framework known) from the narrowest to all runs."""
+    known = r.framework != "unknown"
+    return [(r.gave_layout, known), (r.gave_layout, None), (None, None)]
+
+
+def _pool(rows: Sequence[RowResult], target: RowResult) -> list[float]:
+    others = [r for r in rows if _usable(r) and r.group != target.group]
+    for layout, known in _conditions(target):
+        pool = [
+            x
+            for r in others
+            if (layout is None or r.gave_layout == layout)
+            and (known is None or (r.framework != "unknown") == known)
+            for x in speed_residuals(r)
+        ]
+        if len(pool) >= MIN_BAND_RESIDUALS.value:
+            return pool
+    return pool
+
+
+def _spread(values: Sequence[float]) -> float:
+    """Half the log range of fitted efficiencies: the widening for an unseen family."""
+    vals = [v for v in values if v > 0]
+    return 0.5 * math.log(max(vals) / min(vals)) if len(vals) > 1 else 0.0
+
+
+def with_bands(rows: Sequence[RowResult], cal: EfficiencyCalibration) -> list[RowResult]:
+    """`rows` with the `_p10`/`_p90` keys filled where a prediction and a band exist."""
+    gemm_spread = _spread([g.gemm_efficiency for g in cal.gemm if g.calibrated])
+    fw_spread = _spread([f.gemm_share for f in cal.frameworks if f.calibrated])
+    out = []
+    for r in rows:
+        if r.skipped_reason is not None or r.predicted_tokens_per_s_per_gpu is None:
+            out.append(r)
+            continue
+        pool = _pool(rows, r)
+        if not pool:
+            out.append(r)
+            continue
+        lo, hi = (float(np.quantile(pool, q)) for q in (0.1, 0.9))
+        others = [o for o in rows if _usable(o) and o.group != r.group]
+        widen = 0.0
+        if r.accelerator not in {o.accelerator for o in others}:
+            widen += gemm_spread
+        if r.framework != "unknown" and r.framework not in {o.framework for o in others}:
+            widen += fw_spread
+        lo, hi = math.exp(lo - widen), math.exp(hi + widen)
+        upd: dict[str, float] = {}
+        for key in (
+            "predicted_tokens_per_s_per_gpu",
+            "predicted_model_tflops_per_gpu",
+            "predicted_hardware_tflops_per_gpu",
+            "predicted_mfu",
+        ):
+            value = getattr(r, key)
+            if value is not None:
+                upd[key + "_p10"], upd[key + "_p90"] = value * lo, value * hi
+        if r.predicted_accelerator_hours is not None:
+            upd["predicted_accelerator_hours_p10"] = r.predicted_accelerator_hours / hi
+            upd["predicted_accelerator_hours_p90"] = r.predicted_accelerator_hours / lo
+        out.append(r.model_copy(update=upd))
+    return out
+
+
+def coverage(rows: Sequence[RowResult]) -> dict[str, object]:
+    """Share of reported figures inside their band around the *held-out* prediction (the
+    fit without the run's source), and the median band width (P90 / P10 - 1)."""
+
+    def block(pairs: list[tuple[float, float, float]]) -> dict[str, object]:
+        if not pairs:
+            return {"n": 0, "coverage": None, "median_width": None}
+        inside = [lo <= s <= hi for s, lo, hi in pairs]
+        return {
+            "n": len(pairs),
+            "coverage": float(np.mean(inside)),
+            "median_width": float(np.median([hi / lo - 1 for _, lo, hi in pairs])),
+        }
+
+    thr, hrs = [], []
+    for r in rows:
+        pred, p10, p90 = (
+            r.predicted_tokens_per_s_per_gpu,
+            r.predicted_tokens_per_s_per_gpu_p10,
+            r.predicted_tokens_per_s_per_gpu_p90,
+        )
+        if not _usable(r) or pred is None or p10 is None or p90 is None:
+            continue
+        lo, hi = p10 / pred, p90 / pred  # reported / predicted speed
+        if r.counts_for_throughput and r.heldout_throughput_error is not None:
+            thr.append((1 / (1 + r.heldout_throughput_error), lo, hi))
+        if r.heldout_hours_error is not None:
+            hrs.append((1 + r.heldout_hours_error, lo, hi))
+    return {"throughput": block(thr), "hours": block(hrs)}
