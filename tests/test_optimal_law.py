@@ -135,3 +135,29 @@ def test_report_law_panel_carries_the_fit(law_file, catalog):
     assert panel.loss_interval is not None
     assert panel.loss_interval[0] < panel.loss < panel.loss_interval[1]
     assert panel.to_json()["interval"].startswith("P10-P90")
+
+
+def test_proposal_pack_shows_the_fitted_law(law_file, catalog):
+    """The pack's scaling-evidence section: the ladder, the frontier band and the main run
+    extrapolated with its loss range, in proposal.html and request.md."""
+    from capacity.cli.law_io import load_law
+    from capacity.report.campaign_io import load_plan
+    from capacity.report.law_evidence import main_targets
+    from capacity.report.proposal import render_files
+    from capacity.scaling.fit import LawFit
+
+    fit = load_law(str(law_file))
+    assert isinstance(fit, LawFit)
+    _campaign, plan = load_plan(ROOT / "examples/campaigns/leonardo-7b-eurohpc-ai.toml", catalog)
+    targets = main_targets(plan)
+    assert targets, "the example campaign has a main run with a size and tokens"
+    files = render_files(plan, catalog, law=fit)
+    _name, n, d = targets[0]
+    iv = fit.loss_interval(n, d)
+    html = files["proposal.html"]
+    assert 'id="fitted-law"' in html and "chart-fitted-law" in html
+    assert (
+        f"{iv.low:.3f}-{iv.high:.3f}" in html
+        and f"{iv.low:.3f}-{iv.high:.3f}" in files["request.md"]
+    )
+    assert 'id="fitted-law"' not in render_files(plan, catalog)["proposal.html"]

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from capacity.cli.estimate_cmd import CatalogOpt, JsonOpt
+
+if TYPE_CHECKING:
+    from capacity.scaling.fit import LawFit
 
 HELP = """Turn a campaign file into the resource request of a funding or access proposal.
 
@@ -23,6 +26,9 @@ systems, by quarter, with a contingency margin. Writes to DIR:
   proposal.html             the tables plus the scaling evidence (strong scaling,
                             memory fit, MFU vs published runs), energy, CO2, the share
                             of each system's capacity, and the assumptions
+
+With --law FILE.toml (from `capacity fit-law`) both files get a scaling-evidence section:
+the ladder runs, the fitted law, its frontier band and the main runs' predicted loss range.
 
 Runs that do not fit the partition, the allocation or the period are listed as
 warnings (on stderr and in every file). Examples in examples/campaigns/.
@@ -45,6 +51,13 @@ def proposal(
         Path, typer.Option("--output", "-o", help="Folder to write the request files to.")
     ] = Path("proposal"),
     title: Annotated[str | None, typer.Option(help="Title of proposal.html.")] = None,
+    law: Annotated[
+        str | None,
+        typer.Option(
+            help="Your fitted law (.toml from `capacity fit-law`): adds its scaling evidence, "
+            "the main runs' loss with its interval."
+        ),
+    ] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -56,7 +69,9 @@ def proposal(
     check_output_folder(output, None, field="output")
     cat = get_catalog(catalog)
     _campaign, plan = load_plan(campaign, cat)
-    files = render_files(plan, cat, title=title)  # everything rendered before anything is written
+    fit = _fitted_law(law) if law is not None else None
+    # everything rendered before anything is written
+    files = render_files(plan, cat, title=title, law=fit)
     write_folder(output, files, field="output")  # whole: never old and new files mixed
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
@@ -67,3 +82,15 @@ def proposal(
     else:
         for name in files:
             print(f"wrote {output / name}", file=sys.stderr)
+
+
+def _fitted_law(value: str) -> LawFit:
+    from capacity.cli.law_io import load_law
+    from capacity.errors import CapacityError
+
+    fit = load_law(value)
+    if isinstance(fit, str):
+        raise CapacityError(
+            f"'{value}' is a published law; give a law file from `capacity fit-law`", field="law"
+        )
+    return fit

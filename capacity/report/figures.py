@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from capacity.campaign import CampaignPlan
     from capacity.compare import CompareRow
     from capacity.report.data import LawPanel, StrongScaling
+    from capacity.scaling.fit import LawFit
 
 PALETTE = ("#1f5fa8", "#e07b00", "#2a9d5c", "#b3261e", "#7b4fa6", "#5b6b7b", "#c2a000", "#0f8b8d")
 # 16 mutually distinct colours (the palette, then 8 more of other hues and lightness) for
@@ -526,3 +527,111 @@ def _log_ticks(values: Sequence[float]) -> list[float]:
             if lo / 1.5 <= v <= hi * 1.5:
                 out.append(v)
     return out
+
+
+# -- Fitted scaling law (proposal evidence) ----------------------------------------------
+
+
+def fitted_law_figure(fit: LawFit, targets: Sequence[tuple[str, float, float]]) -> Figure:
+    """Loss against training compute: the fitted runs, the law through each run size, the
+    compute-optimal frontier with its bootstrap band, extrapolated to the main run(s)."""
+    import numpy as np
+    import plotly.graph_objects as go
+
+    from capacity.units import human_count
+
+    fig = go.Figure()
+    runs = fit.runs
+    sizes = sorted({r[1] for r in runs})
+    d_lo, d_hi = fit.tokens_range
+    for i, n in enumerate(sizes):
+        color = PALETTE[i % len(PALETTE)]
+        mine = [r for r in runs if r[1] == n]
+        d = np.geomspace(d_lo / 2, d_hi * 2, 40)
+        fig.add_trace(
+            go.Scatter(
+                x=6 * n * d,
+                y=np.asarray(fit.law.loss(n, d)),
+                mode="lines",
+                line={"color": color, "width": 1},
+                name=f"fit, N = {human_count(n)}",
+                legendgroup=f"n{i}",
+                showlegend=False,
+                hoverinfo="skip",
+            )
+        )
+        fig.add_trace(
+            go.Scatter(
+                x=[6 * r[1] * r[2] for r in mine],
+                y=[r[3] for r in mine],
+                mode="markers",
+                marker={"color": color, "size": 8},
+                name=f"runs, N = {human_count(n)}",
+                legendgroup=f"n{i}",
+                text=[esc(r[0]) for r in mine],
+                hovertemplate="%{text}: C=%{x:.3s} FLOPs, loss %{y:.3f}<extra></extra>",
+            )
+        )
+    c_lo, c_hi = fit.flops_range
+    c_top = max([c_hi, *(6 * n_t * d_t for _, n_t, d_t in targets)]) * 2
+    cs = np.geomspace(c_lo / 2, c_top, 80)
+    point, low, high = fit.frontier_band(cs)
+    p0, p1 = fit.interval_percentiles
+    fig.add_trace(
+        go.Scatter(
+            x=np.concatenate([cs, cs[::-1]]),
+            y=np.concatenate([high, low[::-1]]),
+            fill="toself",
+            fillcolor="rgba(29,39,51,0.12)",
+            line={"width": 0},
+            name=f"frontier P{p0:g}-P{p1:g} ({len(fit.bootstrap)} bootstraps)",
+            hoverinfo="skip",
+        )
+    )
+    inside = cs <= c_hi
+    fig.add_trace(
+        go.Scatter(
+            x=cs[inside],
+            y=point[inside],
+            mode="lines",
+            line={"color": "#1d2733", "width": 2.5},
+            name="compute-optimal frontier (fitted range)",
+            hovertemplate="C=%{x:.3s} FLOPs, optimal loss %{y:.3f}<extra></extra>",
+        )
+    )
+    fig.add_trace(
+        go.Scatter(
+            x=cs[~inside],
+            y=point[~inside],
+            mode="lines",
+            line={"color": "#1d2733", "width": 2.5, "dash": "dot"},
+            name="frontier, extrapolated",
+            hovertemplate="C=%{x:.3s} FLOPs, optimal loss %{y:.3f}<extra></extra>",
+        )
+    )
+    for j, (name, n_t, d_t) in enumerate(targets):
+        iv = fit.loss_interval(n_t, d_t)
+        fig.add_trace(
+            go.Scatter(
+                x=[6 * n_t * d_t],
+                y=[iv.value],
+                mode="markers",
+                marker={"symbol": "star", "size": 16, "color": PALETTE[(j + 1) % len(PALETTE)]},
+                error_y={
+                    "type": "data",
+                    "symmetric": False,
+                    "array": [iv.high - iv.value],
+                    "arrayminus": [iv.value - iv.low],
+                },
+                name=f"main run: {esc(name)}",
+                hovertemplate="C=%{x:.3s} FLOPs, predicted loss %{y:.3f}<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title_text="training compute C = 6ND (FLOPs, log scale)", type="log")
+    fig.update_yaxes(title_text="final loss (nats/token)")
+    _layout(fig, f"Scaling evidence: {esc(fit.name)}", 480)
+    fig.update_layout(
+        legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0.5, "yanchor": "middle"},
+        margin={"r": 260, "t": 50},
+    )
+    return fig

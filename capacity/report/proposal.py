@@ -21,16 +21,26 @@ from capacity.estimate import Assumption
 from capacity.report import html as h
 from capacity.report.data import STRONG_SCALING_EFFICIENCY_FLOOR, interval_of, strong_scaling
 from capacity.report.estimate_report import memory_args, validation_assumptions
+from capacity.report.law_evidence import law_evidence_html, law_evidence_markdown, main_targets
+from capacity.scaling.fit import LawFit
 from capacity.validation.runs import parse_runs
 
 
 def render_files(
-    plan: CampaignPlan, catalog: Catalog, *, title: str | None = None, today: dt.date | None = None
+    plan: CampaignPlan,
+    catalog: Catalog,
+    *,
+    title: str | None = None,
+    today: dt.date | None = None,
+    law: LawFit | None = None,
 ) -> dict[str, str]:
+    md = render_markdown(plan, catalog)
+    if law is not None:  # your own fitted law (`--law FILE.toml`): its scaling evidence
+        md += "\n" + law_evidence_markdown(law, main_targets(plan))
     return {
-        "request.md": render_markdown(plan, catalog),
+        "request.md": md,
         "request.csv": render_csv(plan),
-        "proposal.html": render_html(plan, catalog, title=title, today=today),
+        "proposal.html": render_html(plan, catalog, title=title, today=today, law=law),
     }
 
 
@@ -435,7 +445,12 @@ def published_mfu(catalog: Catalog) -> list[tuple[str, float, str]]:
 
 
 def render_html(
-    plan: CampaignPlan, catalog: Catalog, *, title: str | None = None, today: dt.date | None = None
+    plan: CampaignPlan,
+    catalog: Catalog,
+    *,
+    title: str | None = None,
+    today: dt.date | None = None,
+    law: LawFit | None = None,
 ) -> str:
     from capacity.report import figures as f
 
@@ -494,6 +509,8 @@ def render_html(
         )
     )
     body.append(_evidence_html(plan, catalog))
+    if law is not None:
+        body.append(law_evidence_html(law, main_targets(plan)))
     body.append(
         h.section(
             "Energy, CO2 and cost",

@@ -456,6 +456,22 @@ class LawFit(BaseModel):
         n0, d0 = (float(v) for v in law.compute_optimal(6.0 * c6))
         return self._band(n, n0), self._band(d, d0), self._band(lo, float(law.loss(n0, d0)))
 
+    def frontier_band(self, flops: npt.ArrayLike) -> tuple[FloatArray, FloatArray, FloatArray]:
+        """Compute-optimal loss at each C (FLOPs): (fit, low, high) arrays, bootstrap range."""
+        c6 = np.atleast_1d(as_positive(flops, "flops")) / 6.0
+        point = np.atleast_1d(np.asarray(self.law.optimal_loss(6.0 * c6), dtype=np.float64))
+        s = self.samples()
+        if s.shape[0] == 0:
+            return point, point.copy(), point.copy()
+        e, a_, b_, al, be = (col[:, None] for col in s.T)
+        with np.errstate(all="ignore"):
+            g = (al * a_ / (be * b_)) ** (1.0 / (al + be))
+            n = g * c6[None] ** (be / (al + be))
+            lo = e + a_ / n**al + b_ / (c6[None] / n) ** be
+        lo = np.where(np.isfinite(lo), lo, np.nan)
+        low, high = np.nanpercentile(lo, self.interval_percentiles, axis=0)
+        return point, low, high
+
     def extrapolation(self, params: float, tokens: float) -> float:
         """How far (params, tokens) lies beyond the fitted runs: max ratio outside the range."""
         (n0, n1), (d0, d1) = self.params_range, self.tokens_range
