@@ -86,3 +86,17 @@ def test_one_energy_basis_node_power_everywhere(catalog):
     assert not run.energy_estimated and "(default)" in run.power_basis
     jz = next(s for s in systems if s.id == "jean-zay/h100")
     assert run_cost(jz, 64, 10.0).energy_estimated
+
+
+def test_estimate_labels_estimates_and_notes_stale_figures(catalog):
+    from capacity.estimate import Scenario, estimate
+    from capacity.system import resolve_system
+
+    model = catalog.model("llama-2-7b")
+    scn = Scenario(
+        model=model, tokens=1e11, system=resolve_system(catalog, "jean-zay/v100-16g"), n_gpus=64
+    )
+    est = estimate(scn)
+    estimated = [a for a in est.assumptions if "(estimate:" in a.source]
+    assert any("nodes" in a.name for a in estimated)  # 1,404 / 4, not published
+    assert any(n.startswith("stale figure: jean-zay/v100-16g") for n in est.notes)
