@@ -7,7 +7,14 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict
 
 from capacity.catalog.loader import Catalog
-from capacity.catalog.schemas import Accelerator, BillingRate, Grid, Queue, Source
+from capacity.catalog.schemas import (
+    Accelerator,
+    BillingRate,
+    CloudOffering,
+    Grid,
+    Queue,
+    Source,
+)
 from capacity.errors import CapacityError
 
 
@@ -37,6 +44,9 @@ class System(BaseModel):
     access: tuple[str, ...] = ()
     sources: dict[str, Source] = {}
     queues: tuple[Queue, ...] = ()  # QoS rules of the partition (empty: only max_*)
+    # False: no scale-out fabric, so a job cannot span nodes (single-GPU cloud instances)
+    multi_node: bool = True
+    expected_available: str | None = None  # a planned partition: when it should open
     billing: tuple[BillingRate, ...] = ()  # sourced conversions of a node-hour
 
     @property
@@ -110,12 +120,22 @@ def resolve_system(catalog: Catalog, key: str, partition: str | None = None) -> 
         sources=sources,
         queues=part.queues,
         billing=part.billing,
+        expected_available=part.expected_available,
     )
 
 
 def _is_cloud_alias(catalog: Catalog, key: str) -> bool:
     low = key.lower()
     return any(low in (a.lower() for a in o.aliases) for o in catalog.cloud.values())
+
+
+def _multi_node(off: CloudOffering) -> bool:
+    """Whether instances can be joined into one job. A one-GPU instance that states no
+    inter-node bandwidth is a single-GPU VM or pod (their catalog notes: no InfiniBand);
+    an interconnect given as "no scale-out fabric" says so outright."""
+    if off.interconnect and "no scale-out" in off.interconnect.lower():
+        return False
+    return not (off.accelerators_per_instance == 1 and off.inter_node_gbit_per_s is None)
 
 
 def _from_cloud(catalog: Catalog, key: str) -> System:
@@ -146,6 +166,7 @@ def _from_cloud(catalog: Catalog, key: str) -> System:
         max_nodes_per_job=off.max_instances,
         max_wall_time_h=None,
         sources=sources,
+        multi_node=_multi_node(off),
     )
 
 

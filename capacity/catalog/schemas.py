@@ -194,6 +194,9 @@ class Partition(Sourced):
     id: str = Field(pattern=ID_PATTERN)
     name: str
     status: Literal["operational", "planned", "retired"] = "operational"
+    expected_available: str | None = Field(
+        default=None, description="planned: when it is expected to open, as its source says"
+    )
     nodes: int = Field(gt=0)
     accelerators_per_node: int = Field(gt=0, le=128)
     accelerator: str = Field(description="id of an accelerators/ entry")
