@@ -295,3 +295,23 @@ def test_framework_defaults_fill_what_a_run_leaves_out(catalog):
     share, fitted = cal.framework_share("fsdp")
     assert fitted and 0.5 <= share <= 1.5
     assert cal.framework_share(None) == (pytest.approx(share**0.5), False)
+
+
+def test_validate_predicts_what_estimate_gives_for_the_run(runs, catalog):
+    """One estimate path: for dev-set runs of four sources, `estimate()` (what `capacity
+    estimate` calls) at the layout validation chose gives validation's tokens/s per GPU."""
+    from capacity.estimate import estimate
+    from capacity.layout import Layout
+    from capacity.validation.predict import prepare, scenario_of
+    from capacity.validation.runs import run_framework
+
+    cal = catalog.efficiency["calibration"]
+    ids = ["mpt-7b-h100-8gpu", "megatron-ptdp-18.4b", "korthikanti-175b", "mlm-h100-weak-70b"]
+    chosen = [r for r in runs if r.id in ids]
+    val = validate(chosen, catalog, heldout=False)
+    for run, row in zip(chosen, val.rows, strict=True):
+        p = prepare(run, catalog, cal)
+        assert row.layout is not None
+        est = estimate(scenario_of(p, Layout(**row.layout), run_framework(run, catalog)))
+        per_gpu = est.throughput.tokens_per_s / est.n_gpus
+        assert per_gpu == pytest.approx(row.predicted_tokens_per_s_per_gpu, rel=1e-9)

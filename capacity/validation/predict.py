@@ -18,12 +18,13 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict
 
 from capacity.catalog.loader import Catalog
-from capacity.catalog.schemas import EfficiencyCalibration, ModelSpec
+from capacity.catalog.schemas import EfficiencyCalibration, Framework, ModelSpec
 from capacity.constants import MEMORY_HEADROOM_FRACTION, Constant
 from capacity.errors import CapacityError
+from capacity.estimate import Scenario
 from capacity.flops import flops_per_token
 from capacity.goodput import GoodputInputs, goodput
-from capacity.layout import RECOMPUTES
+from capacity.layout import RECOMPUTES, Layout
 from capacity.memory import OPTIMIZER_BYTES
 from capacity.planner.hardware import TimeParams, time_params
 from capacity.planner.search import Evaluated, PlanRequest, evaluate_space
@@ -342,3 +343,21 @@ def prepare_all(
 
 def params_of(p: Prepared, cal: EfficiencyCalibration) -> TimeParams:
     return time_params(cal, p.request.system.accelerator.id, p.framework)[0]
+
+
+def scenario_of(p: Prepared, layout: Layout, framework: Framework | None) -> Scenario:
+    """The `capacity estimate` scenario of a validated run at `layout`: the same model,
+    system, GPUs, batch, precision, calibration and framework, so that `estimate()`
+    times it with the same step-time function validation used."""
+    return Scenario(
+        model=p.model,
+        tokens=(p.run.tokens_trained_b or 1.0) * 1e9,
+        system=p.request.system,
+        n_gpus=p.request.n_gpus,
+        seq_len=p.model.seq_len,
+        global_batch_tokens=p.request.global_batch_tokens,
+        layout=layout,
+        calibration=p.request.calibration,
+        precision=p.request.precision,
+        framework=framework,
+    )
