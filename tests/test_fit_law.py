@@ -203,3 +203,19 @@ def test_cli_bad_row_is_one_line(tmp_path, monkeypatch, capsys):
     assert code == 2
     assert err.strip().count("\n") == 0 and "line 3" in err and "tokens" in err
     assert not (tmp_path / "x.toml").exists()
+
+
+def test_seed_repeats_give_the_noise_and_model_ids_are_read(tmp_path, catalog):
+    from capacity.cli.fitlaw_cmd import read_runs
+    from capacity.scaling.fit import seed_noise
+
+    n, d, loss = ladder(0.0, 0)
+    data = run_data(np.r_[n, n[:2]], np.r_[d, d[:2]], np.r_[loss, loss[:2] * 1.01])
+    sd, groups = seed_noise(data) or (0.0, 0)
+    assert groups == 2 and sd == pytest.approx(np.log(1.01) / np.sqrt(2), rel=1e-6)
+    assert seed_noise(run_data(n, d, loss)) is None
+    runs = tmp_path / "runs.csv"
+    runs.write_text("run_id,model,tokens,seed,loss\na,gpt2-xl,30B,1,2.9\nb,gpt2-xl,30B,2,2.91\n")
+    got = read_runs(runs, catalog)
+    assert got.params[0] == got.params[1] > 1e9  # GPT-2 XL: 1.5B parameters from the catalog
+    assert got.run_ids == ("a seed 1", "b seed 2")

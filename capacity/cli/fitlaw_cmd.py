@@ -203,6 +203,7 @@ def fit_json(fit: LawFit, flops: float | None, path: Path) -> dict[str, object]:
         "interval": f"P{fit.interval_percentiles[0]:g}-P{fit.interval_percentiles[1]:g}",
         "bootstrap": len(fit.bootstrap),
         "warnings": list(fit.warnings),
+        "seed_noise": fit.seed_noise,
         "isoflop": None if fit.isoflop is None else fit.isoflop.model_dump(),
     }
     if flops is not None:
@@ -241,6 +242,8 @@ def render_fit(fit: LawFit, flops: float | None) -> str:
         f"{human_count(n0)}-{human_count(n1)} params, {human_count(d0)}-{human_count(d1)} tokens",
         table(rows, ["constant", "fit", f"P{p0:g}-P{p1:g} ({len(fit.bootstrap)} bootstraps)"]),
     ]
+    if fit.seed_noise is not None:
+        out.append(f"seed-to-seed spread of the loss: {fit.seed_noise:.2%} (repeat seeds)")
     if flops is not None:
         n, d, lo = fit.allocation_interval(flops)
         far = fit.extrapolation(n.value, d.value)

@@ -41,6 +41,8 @@ INTERVAL_PERCENTILES = (10.0, 90.0)  # P10-P90, as Hoffmann et al. 2022 Table 2 
 DEFAULT_BOOTSTRAPS = 200
 MIN_SIZES = 3  # fewer distinct model sizes cannot separate E from A/N^alpha
 MIN_RUNS = 6  # five parameters need more than five runs
+MAX_RUNS = 5_000  # a ladder has tens of runs; this bounds memory (bootstraps x runs arrays)
+MAX_BOOTSTRAPS = 20_000
 MIN_LOSS_SPREAD = 0.03  # (max - min)/min of the losses; below this the curvature is noise
 COLLINEAR_R = 0.995  # |corr(ln N, ln D)| above this: one tokens/param ratio, alpha ~ beta
 ISOFLOP_REL_TOL = 0.10  # runs within 10 % of the same 6ND form one isoFLOP profile
@@ -200,6 +202,10 @@ def run_data(
     )
     if not (n.shape == d.shape == lo.shape) or n.ndim != 1:
         raise CapacityError("params, tokens and loss need one value per run", field="runs")
+    if n.size > MAX_RUNS:
+        raise CapacityError(
+            f"{n.size:,} runs: at most {MAX_RUNS:,} (a ladder has tens)", field="runs"
+        )
     ids = tuple(run_ids) if run_ids is not None else tuple(f"run{i + 1}" for i in range(n.size))
     if len(ids) != n.size:
         raise CapacityError("one run id per run", field="run_id")
@@ -262,6 +268,21 @@ def identifiability(data: RunData) -> tuple[list[str], list[str]]:
     return refuse, warn
 
 
+def seed_noise(data: RunData) -> tuple[float, int] | None:
+    """Seed-to-seed spread of the loss: pooled SD of log-loss over configurations run more
+    than once (same N and D), and how many such configurations; None without repeats."""
+    key = np.round(np.log(data.params), 4) * 1e3 + np.round(np.log(data.tokens), 4)
+    _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
+    rep = counts[inv] > 1
+    if not rep.any():
+        return None
+    logl = np.log(data.loss)
+    means = np.bincount(inv, weights=logl) / counts
+    resid = (logl - means[inv])[rep]
+    dof = int(np.sum(counts[counts > 1] - 1))
+    return float(np.sqrt(np.sum(resid**2) / dof)), int(np.sum(counts > 1))
+
+
 def _h(x: float) -> str:
     for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
         if x >= scale:
@@ -289,8 +310,14 @@ def fit_theta(
     x, y, logl = np.log(params), np.log(tokens), np.log(loss)
     grid = _start_grid()
     w = np.ones((1, x.size))
+    chunk = max(1, 2_000_000 // x.size)  # bounded temporaries for long run lists
     with np.errstate(all="ignore"):
-        f0, _ = _objective(grid, x, y, logl, w, delta)
+        f0 = np.concatenate(
+            [
+                _objective(grid[i : i + chunk], x, y, logl, w, delta)[0]
+                for i in range(0, grid.shape[0], chunk)
+            ]
+        )
     f0 = np.where(np.isfinite(f0), f0, np.inf)
     best = grid[np.argsort(f0, kind="stable")[:starts]]
     th, f = _lbfgs(best, x, y, logl, np.ones((best.shape[0], x.size)), delta)
@@ -382,6 +409,7 @@ class LawFit(BaseModel):
     bootstrap_seed: int = 0
     bootstrap: tuple[tuple[float, float, float, float, float], ...] = Field(default=())
     warnings: tuple[str, ...] = ()
+    seed_noise: float | None = None  # pooled SD of log-loss across repeat seeds
     runs: tuple[tuple[str, float, float, float], ...] = ()  # (id, N, D, loss)
     isoflop: IsoflopFit | None = None
 
@@ -565,8 +593,17 @@ def fit_law(
     if refuse and not force:
         raise CapacityError("; ".join(refuse), field="runs")
     warn = refuse + warn
-    if n_boot < 0:
-        raise CapacityError(f"must be >= 0, got {n_boot}", field="bootstrap")
+    noise = seed_noise(data)
+    if noise is not None:
+        sd, groups = noise
+        spread = float(np.log(data.loss.max() / data.loss.min()))
+        if spread < 10 * sd:
+            warn.append(
+                f"seed-to-seed spread {sd:.2%} (from {groups} repeated configurations) is over "
+                f"a tenth of the losses' range ({spread:.1%}): the fit resolves little"
+            )
+    if not 0 <= n_boot <= MAX_BOOTSTRAPS:
+        raise CapacityError(f"must lie in [0, {MAX_BOOTSTRAPS:,}], got {n_boot}", field="bootstrap")
     n, d, lo = data.params, data.tokens, data.loss
     theta, f = fit_theta(n, d, lo, delta=delta)
     a, b, e, al, be = (float(v) for v in theta)
@@ -607,6 +644,7 @@ def fit_law(
         bootstrap_seed=seed,
         bootstrap=boot,
         warnings=tuple(warn),
+        seed_noise=None if noise is None else noise[0],
         runs=tuple(
             (rid, float(ni), float(di), float(li))
             for rid, ni, di, li in zip(data.run_ids, n, d, lo, strict=True)
@@ -645,7 +683,7 @@ def law_to_toml(fit: LawFit) -> str:
         "# (Huber loss on log-loss, Hoffmann et al. 2022 Approach 3 / Besiroglu et al. 2024).",
         "# Use it with `capacity optimal --law THIS.toml`.",
     ]
-    lines += [f"{k} = {_toml_value(v)}" for k, v in doc.items()]
+    lines += [f"{k} = {_toml_value(v)}" for k, v in doc.items() if v is not None]
     lines.append("# Runs fitted: [id, params, tokens, final loss]")
     lines.append("runs = [")
     lines += [f"  {_toml_value(list(r))}," for r in runs]
