@@ -7,7 +7,9 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from capacity import fmt
 from capacity.errors import CapacityError
+from capacity.fmt import sci  # noqa: F401  (re-exported: capacity.budget.sci)
 from capacity.units import parse_quantity
 
 BudgetUnit = Literal["flops", "gpu-hours", "node-hours", "money", "days"]
@@ -42,17 +44,11 @@ class Budget(BaseModel):
 
     def describe(self) -> str:
         """The budget as a person writes it: '1e24 FLOPs', '500k gpu-hours', '2M EUR'."""
-        from capacity.units import human_count
 
         if self.unit == "flops":
-            return f"{sci(self.amount)} FLOPs"
+            return f"{fmt.sci(self.amount)} FLOPs"
         what = self.currency if self.unit == "money" else self.unit
-        return f"{human_count(self.amount)} {what}"
-
-
-def sci(value: float, digits: int = 3) -> str:
-    """1e24 -> '1e24', 5.76e23 -> '5.76e23' (no '+', no padding zeros)."""
-    return f"{value:.{digits}g}".replace("e+", "e")
+        return f"{fmt.count(self.amount)} {what}"
 
 
 def parse_budget(text: str, *, field: str = "budget") -> Budget:

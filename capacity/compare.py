@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Iterable, Sequence
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -77,6 +77,45 @@ class CompareRow(BaseModel):
     @property
     def sort_time(self) -> float:
         return self.estimate.wall_clock_h if self.estimate else math.inf
+
+    def to_json(self) -> dict[str, Any]:
+        """One row of the `capacity compare --json` document (keys in the README)."""
+        s, est = self.system, self.estimate
+        base: dict[str, Any] = {
+            "system": s.id,
+            "name": s.name,
+            "kind": s.kind,
+            "status": s.status,
+            "accelerator": s.accelerator.id,
+        }
+        if est is None:
+            return {**base, "feasible": False, "reasons": [self.error], "error": self.error}
+        cost = est.run.cost
+        conv = self.cost_converted
+        return {
+            **base,
+            "gpus": est.n_gpus,
+            "nodes": est.n_nodes,
+            "wall_clock_days": est.wall_clock_days,
+            "gpu_hours": est.run.gpu_hours,
+            "node_hours": est.run.node_hours,
+            "allocation_unit": est.run.allocation_unit,
+            "allocation_units": est.run.allocation_units,
+            "billed": {b.unit: b.amount for b in est.billed},
+            "queue": None if est.queue is None else est.queue.name,
+            "cost": None if cost is None else {"amount": cost.amount, "currency": cost.currency},
+            "cost_converted": None
+            if conv is None
+            else {"amount": conv.amount, "currency": conv.currency},
+            "energy_mwh": est.run.energy_mwh,
+            "co2_t": est.run.co2_t,
+            "power_basis": est.run.power_basis,
+            "mfu": est.throughput.mfu,
+            "memory_per_gpu_gib": est.memory.total_gib,
+            "fits_memory": est.memory.fits,
+            "feasible": est.feasible,
+            "reasons": [r.message for r in est.reasons],
+        }
 
 
 def select_systems(systems: Iterable[System], where: Sequence[Where]) -> list[System]:

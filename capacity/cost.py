@@ -13,6 +13,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from capacity.catalog.schemas import ExchangeRates
 from capacity.constants import DEFAULT_PUE, GPU_AVERAGE_POWER_FRACTION_OF_TDP
 from capacity.system import System
 from capacity.units import G_PER_TONNE, KWH_PER_MWH
@@ -23,6 +24,18 @@ class Money(BaseModel):
 
     amount: float
     currency: str
+
+
+def convert(money: Money, currency: str, rates: ExchangeRates | None) -> Money | None:
+    """Convert through the catalog's dated exchange-rate table; None when no rate is known."""
+    if money.currency == currency:
+        return money
+    if rates is None:
+        return None
+    table = {rates.base: 1.0, **rates.rates}
+    if money.currency not in table or currency not in table:
+        return None
+    return Money(amount=money.amount / table[money.currency] * table[currency], currency=currency)
 
 
 class RunCost(BaseModel):

@@ -9,7 +9,7 @@ seam the estimate uses.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Literal
+from typing import Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict
 
@@ -17,10 +17,27 @@ from capacity.catalog.schemas import Accelerator, EfficiencyCalibration, Precisi
 from capacity.constants import Constant
 from capacity.errors import CapacityError
 from capacity.flops import FlopsPerToken
+from capacity.layout import Layout
 from capacity.units import TERA
 
-if TYPE_CHECKING:
-    from capacity.planner.search import PlanChoice as PlanChoiceLike
+
+class PlanChoiceLike(Protocol):
+    """What the throughput needs of a planner choice (capacity.planner.search.PlanChoice);
+    a protocol, so that this module does not import the planner, which imports it."""
+
+    @property
+    def layout(self) -> Layout: ...
+    @property
+    def tokens_per_s(self) -> float: ...
+    @property
+    def mfu(self) -> float: ...
+    @property
+    def hfu(self) -> float: ...
+    @property
+    def model_tflops_per_gpu(self) -> float: ...
+    @property
+    def hardware_tflops_per_gpu(self) -> float: ...
+
 
 FALLBACK_MFU = Constant(
     0.40,

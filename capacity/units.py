@@ -85,13 +85,3 @@ def parse_int(text: str | int, *, field: str) -> int:
     if value != int(value):
         raise CapacityError(f"must be a whole number, got '{shown(text)}'", field=field)
     return int(value)
-
-
-def human_count(value: float, digits: int = 3) -> str:
-    """1.23e12 -> '1.23T'; keeps `digits` significant figures."""
-    if value == 0 or not math.isfinite(value):
-        return str(value)
-    for suffix, scale in (("P", 1e15), ("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if abs(value) >= scale:
-            return f"{value / scale:.{digits}g}{suffix}"
-    return f"{value:.{digits}g}"

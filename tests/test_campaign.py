@@ -19,7 +19,7 @@ from capacity.campaign import (
     plan_campaign,
     quarters_of,
 )
-from capacity.report.campaign_io import load_plan, read_campaign
+from capacity.campaign.io import load_plan, read_campaign
 from capacity.system import resolve_system
 from capacity.workload import param_counts
 

@@ -102,7 +102,7 @@ def test_deadline_sizing_stops_when_the_batch_cannot_feed_more_gpus(catalog):
     """Llama 3 70B on 15T tokens in 90 days on Leonardo with the default 4M-token batch:
     no size meets it; the fastest size tried is reported with a note, not a failure."""
     import capacity
-    from capacity.estimate import _round_nodes
+    from capacity.sizing import round_nodes as _round_nodes
     from capacity.system import resolve_system
 
     scn = capacity.Scenario(

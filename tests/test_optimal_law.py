@@ -140,8 +140,8 @@ def test_report_law_panel_carries_the_fit(law_file, catalog):
 def test_proposal_pack_shows_the_fitted_law(law_file, catalog):
     """The pack's scaling-evidence section: the ladder, the frontier band and the main run
     extrapolated with its loss range, in proposal.html and request.md."""
+    from capacity.campaign.io import load_plan
     from capacity.cli.law_io import load_law
-    from capacity.report.campaign_io import load_plan
     from capacity.report.law_evidence import main_targets
     from capacity.report.proposal import render_files
     from capacity.scaling.fit import LawFit

@@ -4,7 +4,7 @@ import pytest
 
 from capacity.budget import parse_budget
 from capacity.errors import CapacityError
-from capacity.units import human_count, parse_quantity
+from capacity.units import parse_quantity
 
 
 @pytest.mark.parametrize(
@@ -51,8 +51,3 @@ def test_parse_budget(text, unit, amount, currency):
 def test_parse_budget_rejects(text):
     with pytest.raises(CapacityError):
         parse_budget(text)
-
-
-def test_human_count():
-    assert human_count(1.234e12) == "1.23T"
-    assert human_count(7e9) == "7B"

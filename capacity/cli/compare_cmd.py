@@ -110,7 +110,7 @@ def compare(
     )
     if show:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
-    from capacity.cli.compare_view import render_rows, row_json, rows_csv
+    from capacity.cli.compare_view import render_rows, rows_csv
 
     if json_out:
         print(
@@ -121,7 +121,7 @@ def compare(
                     "currency": currency,
                     "exchange_rates_date": _rates_date(cat),
                     "sort": sort,
-                    "rows": [row_json(r) for r in rows],
+                    "rows": [r.to_json() for r in rows],
                 }
             )
         )

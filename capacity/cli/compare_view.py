@@ -4,12 +4,11 @@ from __future__ import annotations
 
 import csv
 import io
-from typing import Any
 
+from capacity import fmt
 from capacity.catalog.schemas import ModelSpec
 from capacity.cli.common import table
 from capacity.compare import CompareRow
-from capacity.units import human_count
 
 COLUMNS = [
     "system",
@@ -36,51 +35,12 @@ COLUMNS = [
 ]
 
 
-def row_json(row: CompareRow) -> dict[str, Any]:
-    s, est = row.system, row.estimate
-    base: dict[str, Any] = {
-        "system": s.id,
-        "name": s.name,
-        "kind": s.kind,
-        "status": s.status,
-        "accelerator": s.accelerator.id,
-    }
-    if est is None:
-        return {**base, "feasible": False, "reasons": [row.error], "error": row.error}
-    cost = est.run.cost
-    conv = row.cost_converted
-    return {
-        **base,
-        "gpus": est.n_gpus,
-        "nodes": est.n_nodes,
-        "wall_clock_days": est.wall_clock_days,
-        "gpu_hours": est.run.gpu_hours,
-        "node_hours": est.run.node_hours,
-        "allocation_unit": est.run.allocation_unit,
-        "allocation_units": est.run.allocation_units,
-        "billed": {b.unit: b.amount for b in est.billed},
-        "queue": None if est.queue is None else est.queue.name,
-        "cost": None if cost is None else {"amount": cost.amount, "currency": cost.currency},
-        "cost_converted": None
-        if conv is None
-        else {"amount": conv.amount, "currency": conv.currency},
-        "energy_mwh": est.run.energy_mwh,
-        "co2_t": est.run.co2_t,
-        "power_basis": est.run.power_basis,
-        "mfu": est.throughput.mfu,
-        "memory_per_gpu_gib": est.memory.total_gib,
-        "fits_memory": est.memory.fits,
-        "feasible": est.feasible,
-        "reasons": [r.message for r in est.reasons],
-    }
-
-
 def rows_csv(rows: list[CompareRow]) -> str:
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=COLUMNS, extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        doc = row_json(row)
+        doc = row.to_json()
         cost, conv = doc.get("cost"), doc.get("cost_converted")
         doc["cost"] = cost["amount"] if cost else ""
         doc["cost_currency"] = cost["currency"] if cost else ""
@@ -94,12 +54,8 @@ def rows_csv(rows: list[CompareRow]) -> str:
 UNIT_SHORT = {"node-hour": "node-h", "gpu-hour": "GPU-h"}
 
 
-def _num(value: float | None, fmt: str = ",.0f") -> str:
-    return "-" if value is None else format(value, fmt)
-
-
 def _energy(value: float | None, estimated: bool) -> str:
-    text = _num(value, ",.1f")
+    text = fmt.or_missing(fmt.fixed, value, "-")
     return f"~{text}" if estimated and value is not None else text
 
 
@@ -144,16 +100,16 @@ def render_rows(
                 row.system.id,
                 row.system.accelerator.id.replace("nvidia-", ""),
                 f"{est.n_gpus:,}",
-                _num(est.wall_clock_days, ",.1f"),
-                _num(est.run.gpu_hours),
-                f"{est.run.allocation_units:,.0f} {UNIT_SHORT[est.run.allocation_unit]}",
+                fmt.or_missing(fmt.fixed, est.wall_clock_days, "-"),
+                fmt.or_missing(fmt.integer, est.run.gpu_hours, "-"),
+                f"{fmt.integer(est.run.allocation_units)} {UNIT_SHORT[est.run.allocation_unit]}",
                 native + (f" ({conv_s} {currency})" if conv_s else ""),
                 _energy(est.run.energy_mwh, est.run.energy_estimated),
                 _energy(est.run.co2_t, est.run.energy_estimated),
                 verdict,
             ]
         )
-    head = f"{model.name}, {human_count(tokens)} tokens — {len(rows)} systems ranked by {sort}" + (
+    head = f"{model.name}, {fmt.count(tokens)} tokens — {len(rows)} systems ranked by {sort}" + (
         f"; costs converted at the {rates_date} rates" if rates_date else ""
     )
     cols = [

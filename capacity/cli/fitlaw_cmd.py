@@ -218,9 +218,8 @@ def fit_json(fit: LawFit, flops: float | None, path: Path) -> dict[str, object]:
 
 
 def render_fit(fit: LawFit, flops: float | None) -> str:
-    from capacity.budget import sci
+    from capacity import fmt
     from capacity.cli.common import table
-    from capacity.units import human_count
 
     p0, p1 = fit.interval_percentiles
     rows = []
@@ -239,7 +238,7 @@ def render_fit(fit: LawFit, flops: float | None) -> str:
     d0, d1 = fit.tokens_range
     out = [
         f"{fit.name}: L(N, D) = E + A/N^alpha + B/D^beta, {fit.n_runs} runs, "
-        f"{human_count(n0)}-{human_count(n1)} params, {human_count(d0)}-{human_count(d1)} tokens",
+        f"{fmt.count(n0)}-{fmt.count(n1)} params, {fmt.count(d0)}-{fmt.count(d1)} tokens",
         table(rows, ["constant", "fit", f"P{p0:g}-P{p1:g} ({len(fit.bootstrap)} bootstraps)"]),
     ]
     if fit.seed_noise is not None:
@@ -248,11 +247,11 @@ def render_fit(fit: LawFit, flops: float | None) -> str:
         n, d, lo = fit.allocation_interval(flops)
         far = fit.extrapolation(n.value, d.value)
         out.append(
-            f"\nCompute-optimal at {sci(flops)} FLOPs (6ND):\n"
+            f"\nCompute-optimal at {fmt.sci(flops)} FLOPs (6ND):\n"
             + table(
                 [
-                    ["N*", human_count(n.value), f"{human_count(n.low)} - {human_count(n.high)}"],
-                    ["D*", human_count(d.value), f"{human_count(d.low)} - {human_count(d.high)}"],
+                    ["N*", fmt.count(n.value), f"{fmt.count(n.low)} - {fmt.count(n.high)}"],
+                    ["D*", fmt.count(d.value), f"{fmt.count(d.low)} - {fmt.count(d.high)}"],
                     ["loss", f"{lo.value:.3f}", f"{lo.low:.3f} - {lo.high:.3f}"],
                 ],
                 ["", "fit", f"P{p0:g}-P{p1:g}"],
@@ -262,7 +261,7 @@ def render_fit(fit: LawFit, flops: float | None) -> str:
     iso = fit.isoflop
     if iso is not None:
         prof = ", ".join(
-            f"{p.flops:.2g} FLOPs -> N_opt {human_count(p.params_opt)}" for p in iso.profiles
+            f"{p.flops:.2g} FLOPs -> N_opt {fmt.count(p.params_opt)}" for p in iso.profiles
         )
         a = f"; a = {iso.a:.3f} (Approach 2)" if iso.a is not None else ""
         out.append(f"\nIsoFLOP profiles: {prof}{a}")

@@ -194,10 +194,9 @@ def size_label(a: OptimalAllocation) -> str:
 
 
 def render_optimal(res: BudgetOptimum) -> str:
-    from capacity.budget import sci
+    from capacity import fmt
     from capacity.cli.common import kv_table, table
-    from capacity.cli.render import money, span
-    from capacity.units import human_count
+    from capacity.cli.render import span
 
     opt, est = res.optimum, res.estimate
     head = (
@@ -215,19 +214,19 @@ def render_optimal(res: BudgetOptimum) -> str:
         spent = " = the budget"
     else:
         spent = ": what the budget buys"
-    n_text = human_count(opt.params)
+    n_text = fmt.count(opt.params)
     if res.params_interval is not None and opt.method == "compute_optimal":
         pi = res.params_interval
-        n_text += f" ({human_count(pi.low)}-{human_count(pi.high)})"
+        n_text += f" ({fmt.count(pi.low)}-{fmt.count(pi.high)})"
     rows: list[tuple[str, str]] = [
         ("budget", head),
         ("conversion", res.conversion),
         ("law", f"{res.law_name or opt.law} ({opt.method.replace('_', ' ')})"),
         ("N* (parameters)", n_text),
-        ("D* (tokens)", human_count(opt.tokens)),
+        ("D* (tokens)", fmt.count(opt.tokens)),
         ("tokens / parameter", f"{opt.tokens_per_param:.1f}"),
         ("expected loss", loss),
-        ("training FLOPs", f"{sci(opt.flops)} (6ND){spent}"),
+        ("training FLOPs", f"{fmt.sci(opt.flops)} (6ND){spent}"),
         (
             "shape used",
             f"{res.model.n_layers} layers x d_model {res.model.d_model}, "
@@ -245,16 +244,16 @@ def render_optimal(res: BudgetOptimum) -> str:
     if opt.epochs is not None:
         rows.append(("epochs over unique data", f"{opt.epochs:.2f}"))
     if opt.inference_flops is not None:
-        rows.append(("inference FLOPs", f"{sci(opt.inference_flops)} (2N x inference tokens)"))
+        rows.append(("inference FLOPs", f"{fmt.sci(opt.inference_flops)} (2N x inference tokens)"))
     if opt.compute_optimal_params is not None and opt.compute_optimal_loss is not None:
         n_co = opt.compute_optimal_params
         life_co = opt.flops + 2 * n_co * (opt.inference_tokens or 0.0)
         rows.append(
             (
                 "vs compute-optimal",
-                f"{human_count(n_co)} on the same training FLOPs reaches "
+                f"{fmt.count(n_co)} on the same training FLOPs reaches "
                 f"{opt.compute_optimal_loss:.3f} ({opt.compute_optimal_loss - opt.loss:+.3f}); "
-                f"lifetime FLOPs {sci(opt.total_flops)} vs {sci(life_co)} "
+                f"lifetime FLOPs {fmt.sci(opt.total_flops)} vs {fmt.sci(life_co)} "
                 f"({opt.total_flops / life_co - 1:+.0%})",
             )
         )
@@ -269,13 +268,13 @@ def render_optimal(res: BudgetOptimum) -> str:
             ),
             ("GPU-hours", f"{est.run.gpu_hours:,.0f}"),
             ("node-hours", f"{est.run.node_hours:,.0f}"),
-            ("cost", money(cost.amount, cost.currency) if cost else "no public price"),
+            ("cost", fmt.money(cost.amount, cost.currency) if cost else "no public price"),
         ]
     hp = res.hyperparams
     rows.append(
         (
             "suggested batch / LR",
-            f"{human_count(hp.batch_tokens)} tokens, peak LR {hp.learning_rate:.2e}"
+            f"{fmt.count(hp.batch_tokens)} tokens, peak LR {hp.learning_rate:.2e}"
             + (" (extrapolated beyond the fit)" if hp.extrapolated else "")
             + f" [{hp.source}]",
         )
@@ -284,11 +283,11 @@ def render_optimal(res: BudgetOptimum) -> str:
     alt = [
         [
             size_label(a),
-            human_count(a.params),
-            human_count(a.tokens),
+            fmt.count(a.params),
+            fmt.count(a.tokens),
             f"{a.loss:.3f}",
             f"{a.loss - opt.loss:+.3f}",
-            *([sci(a.total_flops)] if lifetime else []),
+            *([fmt.sci(a.total_flops)] if lifetime else []),
         ]
         for a in sorted([*res.alternatives, opt], key=lambda r: r.params)
     ]
@@ -302,7 +301,7 @@ def render_optimal(res: BudgetOptimum) -> str:
     ]
     return (
         kv_table(rows)
-        + f"\n\nSame training FLOPs ({sci(opt.flops)}, 6ND), other sizes"
+        + f"\n\nSame training FLOPs ({fmt.sci(opt.flops)}, 6ND), other sizes"
         + " (smaller models are cheaper to serve):\n"
         + table(alt, headers)
     )

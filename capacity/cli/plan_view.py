@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from capacity import fmt
 from capacity.cli.common import table
 from capacity.cli.render import breakdown_lines, goodput_lines
 from capacity.estimate import BATCH_HINT, Estimate, layout_given, measured
 from capacity.planner import Plan, PlanChoice
 from capacity.uncertainty import Interval, band_for, interval
-from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR, human_count
+from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR
 
 MAX_REJECTIONS_SHOWN = 15
 
@@ -31,8 +32,8 @@ def render_plan(pl: Plan, best: Estimate) -> str:
     head = (
         f"Plan: {req.model.name} on {req.n_gpus:,} x {sys_.accelerator.name} "
         f"({req.n_gpus // sys_.gpus_per_node:,} nodes of {sys_.gpus_per_node}, {sys_.name}); "
-        f"{human_count(best.scenario.tokens)} tokens, sequence {req.seq_len:,}, "
-        f"global batch {human_count(req.global_batch_tokens)} tokens"
+        f"{fmt.count(best.scenario.tokens)} tokens, sequence {req.seq_len:,}, "
+        f"global batch {fmt.count(req.global_batch_tokens)} tokens"
     )
     out = [
         head,
@@ -48,7 +49,7 @@ def render_plan(pl: Plan, best: Estimate) -> str:
             [
                 f"{i}. {c.layout.describe()}",
                 f"{c.step_time_s:.2f}",
-                human_count(c.tokens_per_s),
+                fmt.count(c.tokens_per_s),
                 f"{c.mfu:.1%}",
                 f"{c.hfu:.1%}",
                 f"{c.memory.total_gib:.1f}",

@@ -61,9 +61,9 @@ def proposal(
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
+    from capacity.campaign.io import load_plan
     from capacity.cli.common import dump_json, get_catalog
     from capacity.cli.files import check_output_folder, write_folder
-    from capacity.report.campaign_io import load_plan
     from capacity.report.proposal import render_files
 
     check_output_folder(output, None, field="output")

@@ -2,15 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
+from capacity import fmt
 from capacity.cli.common import kv_table
 from capacity.estimate import PRACTICAL_GAP, Estimate
 from capacity.uncertainty import Interval
-from capacity.units import human_count
-
-
-def money(amount: float, currency: str) -> str:
-    return f"{amount:,.0f} {currency}"
-
 
 BREAKDOWN_LABELS = {
     "gemm": "GEMMs",
@@ -37,11 +34,11 @@ def breakdown_lines(parts: dict[str, float], step_s: float, indent: str = "  ") 
     return out
 
 
-def span(value: float, iv: Interval | None, fmt: str = "{:,.1f}") -> str:
+def span(value: float, iv: Interval | None, show: Callable[[float], str] = fmt.fixed) -> str:
     """'12.3 (P10-P90 10.1-15.0)'."""
-    text = fmt.format(value)
+    text = show(value)
     if iv is not None:
-        text += f" (P10-P90 {fmt.format(iv.p10)}-{fmt.format(iv.p90)})"
+        text += f" (P10-P90 {show(iv.p10)}-{show(iv.p90)})"
     return text
 
 
@@ -83,15 +80,15 @@ def render_estimate(est: Estimate) -> str:
         est.run,
     )
     iv = est.intervals
-    params = f"{human_count(p.total)} total"
+    params = f"{fmt.count(p.total)} total"
     if p.active != p.total:
-        params += f", {human_count(p.active)} active"
-    params += f", {human_count(p.non_embedding)} non-embedding"
+        params += f", {fmt.count(p.active)} active"
+    params += f", {fmt.count(p.non_embedding)} non-embedding"
     fit = "fits" if mem.fits else "DOES NOT FIT"
     rows = [
         ("model", f"{scn.model.name}"),
         ("parameters", params),
-        ("tokens", f"{human_count(scn.tokens)} at sequence length {f.seq_len:,}"),
+        ("tokens", f"{fmt.count(scn.tokens)} at sequence length {f.seq_len:,}"),
         (
             "FLOPs / token",
             f"{f.model:.3e} model ({f.model / f.six_n:.2f} x 6N = {f.six_n:.3e}); "
@@ -99,11 +96,11 @@ def render_estimate(est: Estimate) -> str:
             + ("no" if f.recompute == "none" else f.recompute)
             + " recompute",
         ),
-        ("total FLOPs", f"{est.total_flops:.3e}"),
+        ("total FLOPs", fmt.flops(est.total_flops)),
         ("system", f"{scn.system.name} [{scn.system.id}]"),
         ("job", f"{est.n_gpus:,} x {scn.system.accelerator.name} ({est.n_nodes:g} nodes)"),
         ("layout", est.layout.describe()),
-        ("global batch", f"{human_count(est.global_batch_tokens)} tokens"),
+        ("global batch", f"{fmt.count(est.global_batch_tokens)} tokens"),
         (
             "memory / GPU",
             f"{mem.total_gib:.1f} GiB of {mem.capacity_gib:g} GiB ({fit}; "
@@ -113,13 +110,13 @@ def render_estimate(est: Estimate) -> str:
         ),
         (
             "throughput",
-            f"{human_count(thr.tokens_per_s)} tokens/s "
+            f"{fmt.count(thr.tokens_per_s)} tokens/s "
             f"({thr.model_tflops_per_gpu:.0f} model TFLOP/s per GPU)",
         ),
         ("MFU / HFU", f"{thr.mfu:.1%} / {thr.hfu:.1%} ({thr.mfu_origin}: {thr.mfu_source})"),
         ("wall-clock", span(est.wall_clock_days, iv.get("wall_clock_days")) + " days"),
-        ("GPU-hours", span(run.gpu_hours, iv.get("gpu_hours"), "{:,.0f}")),
-        ("node-hours", span(run.node_hours, iv.get("node_hours"), "{:,.0f}")),
+        ("GPU-hours", span(run.gpu_hours, iv.get("gpu_hours"), fmt.integer)),
+        ("node-hours", span(run.node_hours, iv.get("node_hours"), fmt.integer)),
         ("billed", _billed_line(est)),
         (
             "queue",
@@ -127,7 +124,7 @@ def render_estimate(est: Estimate) -> str:
         ),
         (
             "cost",
-            span(run.cost.amount, iv.get("cost"), "{:,.0f}")
+            span(run.cost.amount, iv.get("cost"), fmt.integer)
             + f" {run.cost.currency}"
             + f" ({scn.system.price_per_unit:g} {run.cost.currency}/{run.allocation_unit})"
             if run.cost

@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from capacity.cli import estimate_cmd
+import capacity.cli.estimate_cmd as estimate_cmd
 from capacity.cli.law_io import LAW_HELP
 
 HELP = """Write an HTML report of one training run: headline figures, memory per GPU,

@@ -4,17 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from capacity import fmt
 from capacity.catalog.schemas import EfficiencyCalibration
 from capacity.cli.common import table
 from capacity.validation import Validation
 
 
 def _pct(x: float | None) -> str:
-    return "" if x is None else f"{x:+.0%}"
+    return fmt.or_missing(fmt.signed_pct, x, "")
 
 
-def _num(x: float | None, fmt: str = "{:,.0f}") -> str:
-    return "" if x is None else fmt.format(x)
+def _num(x: float | None) -> str:
+    return fmt.or_missing(fmt.integer, x, "")
 
 
 def _stat(s: dict[str, Any]) -> str:

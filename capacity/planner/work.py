@@ -43,12 +43,12 @@ from dataclasses import dataclass, fields
 import numpy as np
 import numpy.typing as npt
 
+import capacity.planner.collectives as coll
 from capacity.catalog.schemas import ModelSpec
 from capacity.constants import ACT_BYTES, LOGITS_BYTES_FP32, WEIGHT_BYTES_BF16, Constant
 from capacity.flops import flops_per_token
 from capacity.layout import HSDP, RECOMPUTES
 from capacity.memory import FULL, SELECTIVE, optimizer_bytes, stage_params_arr, zero_shards
-from capacity.planner import collectives as coll
 from capacity.planner.hardware import Hardware
 from capacity.planner.space import Candidates
 from capacity.workload import expert_ffn_dim

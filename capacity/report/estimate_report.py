@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict
 
+from capacity import fmt
 from capacity.catalog.schemas import EfficiencyCalibration
 from capacity.compare import CompareRow
 from capacity.constants import MEMORY_HEADROOM_FRACTION
@@ -31,7 +32,6 @@ from capacity.report.data import (
 from capacity.scaling import ScalingLaw, resolve_law
 from capacity.scaling.fit import LawFit
 from capacity.system import System
-from capacity.units import human_count
 
 if TYPE_CHECKING:
     from capacity.multisite import MultiSiteEstimate
@@ -62,7 +62,7 @@ def build_report(
     multisite: MultiSiteEstimate | None = None,
 ) -> Report:
     scn = est.scenario
-    default_title = f"{scn.model.name} on {human_count(scn.tokens)} tokens — {scn.system.name}"
+    default_title = f"{scn.model.name} on {fmt.count(scn.tokens)} tokens — {scn.system.name}"
     return Report(
         title=title or default_title,
         estimate=est,
@@ -81,8 +81,6 @@ def build_report(
 
 
 def report_json(rep: Report) -> dict[str, Any]:
-    from capacity.cli.compare_view import row_json
-
     return {
         **rep.doc,
         "report": {
@@ -90,7 +88,7 @@ def report_json(rep: Report) -> dict[str, Any]:
             "strong_scaling": rep.scaling.to_json(),
             "cluster_comparison": {
                 "currency": rep.currency,
-                "rows": [row_json(r) for r in rep.comparison],
+                "rows": [r.to_json() for r in rep.comparison],
             },
             "scaling_law": rep.law.to_json(),
             "multisite": None if rep.multisite is None else rep.multisite.to_json(),
@@ -165,8 +163,8 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
         sections.append(h.section(title, div + note, id_=id_))
     sections.append(h.section("Assumptions", _assumptions_table(rep), id_="assumptions"))
     subtitle = [
-        f"{scn.model.name}: {human_count(est.params.total)} parameters, "
-        f"{human_count(scn.tokens)} tokens",
+        f"{scn.model.name}: {fmt.count(est.params.total)} parameters, "
+        f"{fmt.count(scn.tokens)} tokens",
         f"{scn.system.name}: {est.n_gpus:,} x {scn.system.accelerator.name} "
         f"({est.n_nodes:g} nodes)",
     ]
@@ -280,12 +278,12 @@ def _scenario(rep: Report) -> str:
         ("Model", scn.model.name),
         (
             "Parameters",
-            f"{human_count(est.params.total)} total, {human_count(est.params.active)} active",
+            f"{fmt.count(est.params.total)} total, {fmt.count(est.params.active)} active",
         ),
-        ("Training tokens", f"{human_count(scn.tokens)} ({scn.tokens:.3e})"),
+        ("Training tokens", f"{fmt.count(scn.tokens)} ({scn.tokens:.3e})"),
         ("Sequence length", f"{doc['seq_len']:,}"),
-        ("Global batch", f"{human_count(scn.global_batch_tokens)} tokens"),
-        ("Training FLOPs", f"{doc['total_flops']:.3e} (model FLOPs)"),
+        ("Global batch", f"{fmt.count(scn.global_batch_tokens)} tokens"),
+        ("Training FLOPs", f"{fmt.flops(doc['total_flops'])} (model FLOPs)"),
         ("System", scn.system.name),
         ("Accelerator", f"{scn.system.accelerator.name} x {scn.system.gpus_per_node} per node"),
         ("Job", f"{est.n_gpus:,} GPUs on {est.n_nodes:g} nodes"),
@@ -437,9 +435,9 @@ def _law_note(rep: Report) -> str:
     gap = p.loss - p.optimal_loss
     return (
         f"<p>At this compute ({p.flops:.2e} FLOPs, 6ND) the law's optimum is "
-        f"{h.esc(human_count(p.optimal_params))} parameters on "
-        f"{h.esc(human_count(p.optimal_tokens))} tokens (loss {p.optimal_loss:.3f}); this run, "
-        f"{h.esc(human_count(p.params))} parameters on {h.esc(human_count(p.tokens))} tokens "
+        f"{h.esc(fmt.count(p.optimal_params))} parameters on "
+        f"{h.esc(fmt.count(p.optimal_tokens))} tokens (loss {p.optimal_loss:.3f}); this run, "
+        f"{h.esc(fmt.count(p.params))} parameters on {h.esc(fmt.count(p.tokens))} tokens "
         f"({p.tokens / p.params:,.0f} tokens/parameter), is predicted at {p.loss:.3f} nats/token, "
         f"{gap:.3f} above the frontier.</p>"
         + _law_interval_note(p)
@@ -455,7 +453,7 @@ def _law_interval_note(p: LawPanel) -> str:
     text = f"<p>Fitted law: this run's loss lies in {lo:.3f}-{hi:.3f}"
     if p.optimal_params_interval is not None:
         n0, n1 = p.optimal_params_interval
-        text += f", the optimal size in {h.esc(human_count(n0))}-{h.esc(human_count(n1))}"
+        text += f", the optimal size in {h.esc(fmt.count(n0))}-{h.esc(fmt.count(n1))}"
     text += f" ({h.esc(p.interval_label or '')})"
     if p.extrapolation is not None and p.extrapolation > 1.5:
         text += (

@@ -538,7 +538,7 @@ def fitted_law_figure(fit: LawFit, targets: Sequence[tuple[str, float, float]]) 
     import numpy as np
     import plotly.graph_objects as go
 
-    from capacity.units import human_count
+    from capacity import fmt
 
     fig = go.Figure()
     runs = fit.runs
@@ -554,7 +554,7 @@ def fitted_law_figure(fit: LawFit, targets: Sequence[tuple[str, float, float]]) 
                 y=np.asarray(fit.law.loss(n, d)),
                 mode="lines",
                 line={"color": color, "width": 1},
-                name=f"fit, N = {human_count(n)}",
+                name=f"fit, N = {fmt.count(n)}",
                 legendgroup=f"n{i}",
                 showlegend=False,
                 hoverinfo="skip",
@@ -566,7 +566,7 @@ def fitted_law_figure(fit: LawFit, targets: Sequence[tuple[str, float, float]]) 
                 y=[r[3] for r in mine],
                 mode="markers",
                 marker={"color": color, "size": 8},
-                name=f"runs, N = {human_count(n)}",
+                name=f"runs, N = {fmt.count(n)}",
                 legendgroup=f"n{i}",
                 text=[esc(r[0]) for r in mine],
                 hovertemplate="%{text}: C=%{x:.3s} FLOPs, loss %{y:.3f}<extra></extra>",

@@ -14,7 +14,7 @@ import math
 from collections.abc import Iterable, Sequence
 from typing import Any
 
-from capacity import __version__
+from capacity import __version__, fmt
 
 # System fonts only: no web font is fetched.
 FONT_STACK = (
@@ -67,37 +67,33 @@ def esc(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
+def _shown(value: float | None) -> float | None:
+    """None for what the page shows as 'n/a': unknown or non-finite values."""
+    if value is None or not math.isfinite(float(value)):
+        return None
+    return float(value)
+
+
 def fmt_num(value: float | None, digits: int = 3) -> str:
     """Readable number: 3 significant figures, thousands separators, never scientific < 1e15."""
-    if value is None or (isinstance(value, float) and not math.isfinite(value)):
-        return "n/a"
-    v = float(value)
-    if v == 0:
-        return "0"
-    mag = math.floor(math.log10(abs(v)))
-    if abs(v) >= 1e15:
-        return f"{v:.{digits - 1}e}"
-    decimals = max(0, digits - 1 - mag)
-    return f"{v:,.{decimals}f}"
+    v = _shown(value)
+    return fmt.MISSING if v is None else fmt.num(v, digits)
 
 
 def fmt_int(value: float | None) -> str:
-    return "n/a" if value is None else f"{value:,.0f}"
+    return fmt.or_missing(fmt.integer, _shown(value))
 
 
 def fmt_pct(value: float | None, digits: int = 1) -> str:
-    if value is None:
-        return "n/a"
-    pct = value * 100
-    if pct != 0 and abs(pct) < 0.1:
-        return f"{pct:.2g} %"
-    return f"{pct:.{digits}f} %"
+    v = _shown(value)
+    return fmt.MISSING if v is None else fmt.pct(v, digits)
 
 
 def fmt_money(amount: float | None, currency: str | None) -> str:
-    if amount is None or currency is None:
-        return "n/a"
-    return f"{amount:,.0f} {currency}"
+    v = _shown(amount)
+    if v is None or currency is None:
+        return fmt.MISSING
+    return fmt.money(v, currency)
 
 
 def num_span(key: str, value: float | None, text: str | None = None) -> str:

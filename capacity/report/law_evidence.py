@@ -10,9 +10,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
+from capacity import fmt
 from capacity.budget import sci
 from capacity.report import html as h
-from capacity.units import human_count
 
 if TYPE_CHECKING:
     from capacity.campaign import CampaignPlan
@@ -50,12 +50,12 @@ def _target_rows(fit: LawFit, targets: Sequence[Target]) -> list[list[str]]:
         rows.append(
             [
                 name,
-                human_count(n),
-                human_count(d),
+                fmt.count(n),
+                fmt.count(d),
                 sci(6 * n * d),
                 f"{iv.value:.3f}",
                 f"{iv.low:.3f}-{iv.high:.3f}",
-                f"{human_count(n_opt.value)} ({human_count(n_opt.low)}-{human_count(n_opt.high)})",
+                f"{fmt.count(n_opt.value)} ({fmt.count(n_opt.low)}-{fmt.count(n_opt.high)})",
                 f"{fit.extrapolation(n, d):.0f}x",
             ]
         )
@@ -73,8 +73,8 @@ def law_evidence_html(fit: LawFit, targets: Sequence[Target]) -> str:
     ]
     intro = (
         '<p class="small muted">Your own law L(N, D) = E + A/N^alpha + B/D^beta, fitted to '
-        f"{fit.n_runs} runs ({h.esc(human_count(fit.params_range[0]))}-"
-        f"{h.esc(human_count(fit.params_range[1]))} parameters) as Hoffmann et al. 2022 "
+        f"{fit.n_runs} runs ({h.esc(fmt.count(fit.params_range[0]))}-"
+        f"{h.esc(fmt.count(fit.params_range[1]))} parameters) as Hoffmann et al. 2022 "
         "(Approach 3) and Besiroglu et al. 2024 do: Huber loss on log-loss, the best of a grid "
         f"of starts. Ranges: {h.esc(label)}. They cover the fit's noise, not a change of regime "
         "beyond the runs.</p>"
@@ -98,7 +98,7 @@ def law_evidence_markdown(fit: LawFit, targets: Sequence[Target]) -> str:
         f"## Scaling evidence: {fit.name}",
         "",
         f"Law L(N, D) = E + A/N^alpha + B/D^beta fitted to {fit.n_runs} runs "
-        f"({human_count(fit.params_range[0])}-{human_count(fit.params_range[1])} params; "
+        f"({fmt.count(fit.params_range[0])}-{fmt.count(fit.params_range[1])} params; "
         f"{fit.source}). Ranges: P{p0:g}-P{p1:g} of {len(fit.bootstrap)} bootstrap refits.",
         "",
     ]

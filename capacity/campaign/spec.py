@@ -1,8 +1,8 @@
 """The campaign file's schema: systems, runs and storage of an allocation request.
 
-Frozen pydantic models (extra fields forbidden) that `capacity.report.campaign_io`
+Frozen pydantic models (extra fields forbidden) that `capacity.campaign.io`
 fills from TOML; errors name the file, the entry and the field. The request
-arithmetic lives in `capacity.campaign`.
+arithmetic lives in `capacity.campaign.plan`.
 """
 
 from __future__ import annotations

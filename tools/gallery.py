@@ -1,8 +1,10 @@
-"""Regenerate the example gallery in reports/: `python -m capacity.report.gallery`.
+"""Regenerate the example gallery in reports/: `python tools/gallery.py`.
 
 Writes two estimate reports, the proposal packs of the two example campaigns in
 examples/campaigns/, and the screenshots the README shows (needs Chromium and
-Playwright; `--no-screenshots` skips them). Run from the repository root.
+Playwright; `--no-screenshots` skips them). A developer tool, not part of the
+installed package: it drives the CLI's helpers the way `capacity report` and
+`capacity proposal` do.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from pathlib import Path
 
 from capacity.errors import CapacityError
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[1]
 CAMPAIGNS = ROOT / "examples" / "campaigns"
 
 # name -> options of `capacity report` (the same as `capacity estimate`)
@@ -43,10 +45,10 @@ SCREENSHOTS = {
 
 def build(out: Path, *, screenshots: bool = True, log: bool = True) -> list[Path]:
     """Write the gallery to `out`; returns the files written."""
+    from capacity.campaign.io import load_plan
     from capacity.cli.common import get_catalog, write_atomic
     from capacity.cli.scenario import build_scenario
     from capacity.estimate import estimate
-    from capacity.report.campaign_io import load_plan
     from capacity.report.estimate_report import build_report, render_report
     from capacity.report.proposal import render_files
     from capacity.system import all_systems
@@ -101,7 +103,7 @@ def build(out: Path, *, screenshots: bool = True, log: bool = True) -> list[Path
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m capacity.report.gallery", description=__doc__.splitlines()[0]
+        prog="python tools/gallery.py", description=__doc__.splitlines()[0]
     )
     parser.add_argument("--out", type=Path, default=ROOT / "reports", help="gallery folder")
     parser.add_argument(

@@ -13,7 +13,9 @@ from typing import Any
 
 from pydantic import BaseModel, ValidationError
 
-from capacity.campaign import Campaign, CampaignError, CampaignPlan, plan_campaign
+from capacity.campaign.plan import plan_campaign
+from capacity.campaign.result import CampaignPlan
+from capacity.campaign.spec import Campaign, CampaignError
 from capacity.catalog.loader import Catalog
 from capacity.catalog.schemas import ModelSpec
 from capacity.errors import CapacityError
@@ -93,7 +95,7 @@ def _from_validation(exc: ValidationError, data: dict[str, Any], path: str) -> C
 
 
 def _allowed(loc: list[Any]) -> str:
-    from capacity.campaign import CampaignInfo, CampaignRun, CampaignSystem, StorageInfo
+    from capacity.campaign.spec import CampaignInfo, CampaignRun, CampaignSystem, StorageInfo
 
     models: dict[str, type[BaseModel]] = {
         "campaign": CampaignInfo,
