@@ -270,18 +270,23 @@ class MultiSiteEstimate(BaseModel):
             "quality": {
                 "penalty_pct": self.quality.penalty_pct,
                 "in_range": self.quality.in_range,
-                "extra_tokens": self.quality.extra_tokens,
-                "extra_days": self.extra_h / 24,
+                "extra_tokens": _finite(self.quality.extra_tokens),
+                "extra_days": _finite(self.extra_h / 24),
                 "notes": list(self.quality.notes),
             },
             "best_single_site": self.best_single_site,
             "best_single_wall_clock_days": self.best_single_wall_h / 24,
-            "time_saved_days": self.time_saved_h / 24,
+            "time_saved_days": _finite(self.time_saved_h / 24),
             "gbps_for_utilisation": dict(self.gbps_for),
             "feasible": self.feasible,
             "notes": list(self.notes),
             "assumptions": list(self.assumptions),
         }
+
+
+def _finite(x: float) -> float | None:
+    """JSON has no infinity: an unreachable figure is null."""
+    return x if math.isfinite(x) else None
 
 
 # -- communication ---------------------------------------------------------------------
