@@ -551,6 +551,12 @@ class GemmEfficiency(Sourced):
     )
     calibrated: bool = Field(description="fitted on published runs of this family")
     note: str | None = None
+    anchors: tuple[str, ...] = Field(
+        default=(), description="ids of the published runs (catalogs/runs) it is fitted on"
+    )
+    anchor_sources: int | None = Field(
+        default=None, ge=0, description="distinct sources of the anchors"
+    )
 
 
 class FrameworkEfficiency(Sourced):

@@ -151,6 +151,14 @@ def time_params(
     intra, inter = cal.fabric("intra-node"), cal.fabric("inter-node")
     if gemm.calibrated:
         note = f"GEMM efficiency {gemm.gemm_efficiency:.1%} fitted on {gemm.id} runs"
+        if gemm.anchors:
+            shown = ", ".join(gemm.anchors[:4]) + (", ..." if len(gemm.anchors) > 4 else "")
+            note += (
+                f" (anchored on {len(gemm.anchors)} published runs of "
+                f"{gemm.anchor_sources} source{'s' if gemm.anchor_sources != 1 else ''}: {shown}"
+                + ("; low confidence: one source" if gemm.anchor_sources == 1 else "")
+                + ")"
+            )
     else:
         note = (
             f"GEMM efficiency {gemm.gemm_efficiency:.1%}: no published runs of this accelerator "

@@ -128,6 +128,9 @@ def calibrate(
     for p in rows:
         sources.setdefault(p.family, set()).add(_group(p))
     broad = [f for f, groups in sources.items() if len(groups) > 1]
+    anchors = {
+        f: ([p.run.id for p in rows if p.family == f], len(groups)) for f, groups in sources.items()
+    }
     fitted = fitting.apply_theta(
         cal, theta, fit_ids=fit_ids, today=today, framework_counts=counts, default_from=broad
     )
@@ -142,6 +145,7 @@ def calibrate(
         practical=(practical, planner_ids(planner_rows)),
         framework_counts=counts,
         default_from=broad,
+        family_anchors=anchors,
     )
     val = validate(runs, catalog, with_practical)
     bands = residual_bands(val.rows, today)
@@ -154,6 +158,7 @@ def calibrate(
         practical=(practical, planner_ids(planner_rows)),
         framework_counts=counts,
         default_from=broad,
+        family_anchors=anchors,
     )
     return final, val.model_copy(update={"calibration_id": final.id})
 

@@ -335,6 +335,7 @@ def apply_theta(
     practical: tuple[float, Sequence[str]] | None = None,
     framework_counts: dict[str, int] | None = None,
     default_from: Sequence[str] | None = None,
+    family_anchors: dict[str, tuple[list[str], int]] | None = None,
 ) -> EfficiencyCalibration:
     """`cal` with the fitted values, each covered by a source naming the fit and its rows.
 
@@ -346,6 +347,8 @@ def apply_theta(
     for g in cal.gemm:
         if g.id in fitted:
             value, calibrated, note = fitted[g.id], True, g.note
+            anchor_ids, n_src = (family_anchors or {}).get(g.id, ([], 0))
+            g = g.model_copy(update={"anchors": tuple(anchor_ids), "anchor_sources": n_src})
         elif g.id == "default" and fitted:
             # families fitted on one source only (GH200: one JUPITER sweep) are too
             # uncertain to set what every uncalibrated accelerator gets
@@ -355,7 +358,7 @@ def apply_theta(
         else:
             gemm.append(g)
             continue
-        src = _fit_source(fit_ids, today, ("gemm_efficiency",))
+        src = _fit_source(fit_ids, today, ("gemm_efficiency", "anchor_sources"))
         gemm.append(
             g.model_copy(
                 update={
