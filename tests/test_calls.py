@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import ROOT
 
 from capacity.billing import all_units, bill
 from capacity.estimate import Scenario, estimate
@@ -78,3 +79,57 @@ def test_chart_labels_never_merge_and_segments_never_share_a_colour(catalog):
     assert len(set(labels)) == 2 and all(len(lbl) < 80 for lbl in labels)
     assert unique_labels(["a", "a"], ["x", "x"]) == ["a [x]", "a [x] #2"]
     assert len(set(segment_colours(12))) == 12 and len(set(segment_colours(30))) == 30
+
+
+def test_request_checked_against_the_call(catalog):
+    from capacity.calls import check_request
+
+    leo = resolve_system(catalog, "leonardo-booster")
+    ai = catalog.call("eurohpc-ai-data-intensive")
+    # the proposal review's Leonardo example: 68,544 node-hours against 50,000 and 545,865
+    chk = check_request(ai, leo, 68_544, 12)
+    assert not chk.ok and "50,000" in chk.warnings[0] and "TRUBA" in chk.warnings[0]
+    assert chk.share_of_pool == pytest.approx(68_544 / 545_865)
+    assert check_request(ai, leo, 40_000, 12).ok
+    lumi = check_request(
+        catalog.call("eurohpc-regular"), resolve_system(catalog, "lumi"), 11_170, 12
+    )
+    assert lumi.unit == "node-hour" and "minimum" in lumi.warnings[0]
+    genci = check_request(
+        catalog.call("genci-dynamic-access"), resolve_system(catalog, "jean-zay/h100"), 1000, 12
+    )
+    assert genci.requested is None and "cannot be checked" in genci.warnings[0]
+
+
+def test_largest_remainder_keeps_the_sum():
+    from capacity.rounding import largest_remainder
+
+    parts = [1723.4, 32889.3, 32889.3, 1042.4]  # the review's quarters of 68,544.4
+    shown = largest_remainder(parts)
+    assert sum(shown) == round(sum(parts)) and all(
+        abs(a - b) < 1 for a, b in zip(shown, parts, strict=True)
+    )
+    assert sum(largest_remainder([34.5, 34.5, 5751.2])) == 5820
+
+
+def test_measured_evidence_series(catalog):
+    import csv
+
+    from capacity.evidence import measured_evidence
+    from capacity.measured import parse_measured_steps
+
+    path = ROOT / "examples" / "campaigns" / "measured" / "mpt-7b-a100.csv"
+    steps = parse_measured_steps(list(csv.DictReader(path.open())), str(path))
+    scn = Scenario(
+        model=catalog.model("mpt-7b"),
+        tokens=1e11,
+        system=resolve_system(catalog, "leonardo-booster"),
+        n_gpus=128,
+        calibration=catalog.efficiency.get("calibration"),
+    )
+    ev = measured_evidence(scn, steps, "llm-foundry")
+    # llm-foundry benchmark README, A100 40GB, 7b at 128 GPUs: 3,623 tokens/s per GPU
+    assert ev.points[-1].tokens_per_gpu_s == pytest.approx(3623, rel=1e-3)
+    assert ev.weak_tokens_per_gpu == 36_864 and len(ev.weak) == 3
+    assert ev.strong_batch_tokens is None and ev.notes
+    assert all(p.anchored_step_s is not None for p in ev.points)

@@ -18,6 +18,7 @@ if TYPE_CHECKING:
 
     from capacity.campaign import CampaignPlan
     from capacity.compare import CompareRow
+    from capacity.evidence import Evidence
     from capacity.report.data import LawPanel, StrongScaling
     from capacity.scaling.fit import LawFit
 
@@ -634,4 +635,98 @@ def fitted_law_figure(fit: LawFit, targets: Sequence[tuple[str, float, float]]) 
         legend={"orientation": "v", "x": 1.02, "xanchor": "left", "y": 0.5, "yanchor": "middle"},
         margin={"r": 260, "t": 50},
     )
+    return fig
+
+
+# -- Measured evidence ------------------------------------------------------------------
+
+
+def measured_figure(ev: Evidence) -> Figure | None:
+    """Tokens/s per GPU of each measured configuration, against the model's prediction."""
+    import plotly.graph_objects as go
+
+    pts = ev.points
+    if not pts:
+        return None
+    fig = go.Figure()
+    x = [p.gpus for p in pts]
+    fig.add_trace(
+        go.Scatter(
+            x=x,
+            y=[p.tokens_per_gpu_s for p in pts],
+            mode="markers",
+            name="measured",
+            marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"},
+            hovertemplate="%{x} GPUs: %{y:,.0f} tokens/s per GPU (measured)<extra></extra>",
+        )
+    )
+    for key, label, colour, dash in (
+        ("predicted_step_s", "predicted before re-anchoring", PALETTE[5], "dot"),
+        ("anchored_step_s", "predicted after re-anchoring", PALETTE[0], "solid"),
+    ):
+        ys = [
+            None if getattr(p, key) is None else p.global_batch_tokens / getattr(p, key) / p.gpus
+            for p in pts
+        ]
+        if all(y is None for y in ys):
+            continue
+        fig.add_trace(
+            go.Scatter(
+                x=x,
+                y=ys,
+                mode="lines+markers",
+                name=label,
+                line={"color": colour, "dash": dash},
+                hovertemplate=f"%{{x}} GPUs: %{{y:,.0f}} tokens/s per GPU ({label})<extra></extra>",
+            )
+        )
+    fig.update_xaxes(title_text="GPUs (log scale)", type="log", tickvals=sorted(set(x)))
+    fig.update_yaxes(title_text="tokens/s per GPU", rangemode="tozero")
+    _layout(fig, f"Measured vs predicted throughput per configuration ({esc(ev.system_id)})", 400)
+    fig.update_layout(margin={"t": 90})
+    return fig
+
+
+def weak_scaling_figure(
+    ev: Evidence | None, predicted: Sequence[tuple[int, float | None]], system: str, per_gpu: float
+) -> Figure | None:
+    """Weak scaling (tokens per GPU fixed): measured points and the model's curve."""
+    import plotly.graph_objects as go
+
+    pred = [(n, e) for n, e in predicted if e is not None]
+    measured = ev.weak if ev is not None else ()
+    if len(pred) < 2 and len(measured) < 2:
+        return None
+    fig = go.Figure()
+    if pred:
+        fig.add_trace(
+            go.Scatter(
+                x=[n for n, _ in pred],
+                y=[100 * e for _, e in pred],
+                mode="lines+markers",
+                name="predicted",
+                line={"color": PALETTE[0]},
+                hovertemplate="%{x} GPUs: %{y:.1f} % (predicted)<extra></extra>",
+            )
+        )
+    if measured:
+        fig.add_trace(
+            go.Scatter(
+                x=[p.gpus for p in measured],
+                y=[100 * (p.weak_efficiency or 0) for p in measured],
+                mode="markers",
+                name="measured",
+                marker={"size": 12, "color": PALETTE[1], "symbol": "diamond"},
+                hovertemplate="%{x} GPUs: %{y:.1f} % (measured)<extra></extra>",
+            )
+        )
+    xs = sorted({n for n, _ in pred} | {p.gpus for p in measured})
+    fig.update_xaxes(title_text="GPUs (log scale)", type="log", tickvals=xs)
+    fig.update_yaxes(title_text="weak-scaling efficiency (% of ideal)", range=[0, 110])
+    title = "Weak scaling" if measured else "Predicted weak scaling"
+    title += f" on {esc(system)}, {per_gpu:,.0f} tokens per GPU per step"
+    if measured:
+        title += " (measured and predicted)"
+    _layout(fig, title, 380)
+    fig.update_layout(margin={"t": 90})
     return fig
