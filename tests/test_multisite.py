@@ -175,3 +175,53 @@ def test_report_has_the_multisite_panel(monkeypatch, capsys, tmp_path):
     assert code == 0, out.err
     text = page.read_text()
     assert 'id="multisite"' in text and "Streaming DiLoCo" in text and "chart-multisite" in text
+
+
+def test_campaign_run_over_three_sites_requests_on_each(catalog):
+    from conftest import ROOT
+
+    from capacity.campaign.io import load_plan
+
+    _c, plan = load_plan(ROOT / "examples" / "campaigns" / "multisite-70b-diloco.toml", catalog)
+    main = [r for r in plan.runs if r.name.startswith("main-70b")]
+    assert [r.system_id for r in main] == ["leonardo", "mn5", "jupiter"]
+    assert sum(r.tokens for r in main) == pytest.approx(2e12)
+    assert len({r.wall_clock_h_per_job for r in main}) == 1  # the sites train together
+    for r in main:
+        assert r.billing_unit == "node-hour" and r.units == pytest.approx(
+            r.node_counts[0] * r.wall_clock_h_per_job[0]
+        )
+    assert any("one run over 3 sites" in n for n in plan.notes)
+
+
+@pytest.mark.parametrize(
+    ("sites", "expect"),
+    [("{ nowhere = 8 }", "unknown system 'nowhere'"), ("{ a = 8 }", "given twice")],
+)
+def test_campaign_bad_sites(catalog, tmp_path, sites, expect):
+    from capacity.campaign.io import load_plan
+    from capacity.campaign.spec import CampaignError
+
+    text = f"""
+[campaign]
+name = "x"
+start = 2027-01-01
+months = 12
+
+[[systems]]
+id = "a"
+system = "jupiter"
+
+[[runs]]
+name = "r"
+kind = "main"
+system = "a"
+nodes = 8
+sites = {sites}
+params = "1B"
+tokens = "10B"
+"""
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(CampaignError, match=expect):
+        load_plan(path, catalog)

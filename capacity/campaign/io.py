@@ -155,6 +155,7 @@ def load_plan(path: Path, catalog: Catalog) -> tuple[Campaign, CampaignPlan]:
             models,
             catalog.exchange_rates,
             catalog.efficiency.get("calibration"),
+            catalog.wan,
         )
     except CampaignError as exc:
         raise exc.with_path(str(path)) from None

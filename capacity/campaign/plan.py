@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from capacity.campaign.multisite_runs import plan_multisite_run
 from capacity.campaign.result import (
     CampaignPlan,
     CampaignWarning,
@@ -41,7 +42,7 @@ from capacity.campaign.spec import (
     CampaignSystem,
     entry_name,
 )
-from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec
+from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, WanSite
 from capacity.cost import Money
 from capacity.system import System
 from capacity.units import HOURS_PER_DAY
@@ -75,11 +76,13 @@ def plan_campaign(
     models: Mapping[str, ModelSpec],
     rates: ExchangeRates | None = None,
     calibration: EfficiencyCalibration | None = None,
+    wan: Mapping[str, WanSite] | None = None,
 ) -> CampaignPlan:
     """Cost every run and add the request up per system and quarter.
 
     systems: [[systems]] id -> resolved System; models: run name -> ModelSpec (training runs);
-    calibration: the step-time model's efficiencies (the planner), None for the MFU path.
+    calibration: the step-time model's efficiencies (the planner), None for the MFU path;
+    wan: catalog WAN records by cluster id, for runs spread over several systems (`sites`).
     """
     campaign.check_references()
     info = campaign.campaign
@@ -87,20 +90,37 @@ def plan_campaign(
     period_h = sum(q.hours for q in quarters)
     warnings: list[CampaignWarning] = []
     notes: list[str] = []
-    run_plans = [
-        plan_run(
-            i,
-            run,
-            campaign,
-            systems[run.system],
-            models.get(run.name),
-            quarters,
-            rates,
-            calibration,
-            warnings,
+    run_plans: list[RunPlan] = []
+    for i, run in enumerate(campaign.runs):
+        if run.sites is not None:  # one run over several systems: a plan per site
+            plans, note = plan_multisite_run(
+                i,
+                run,
+                campaign,
+                systems,
+                models.get(run.name),
+                quarters,
+                rates,
+                calibration,
+                wan or {},
+                warnings,
+            )
+            run_plans += plans
+            notes.append(note)
+            continue
+        run_plans.append(
+            plan_run(
+                i,
+                run,
+                campaign,
+                systems[run.system],
+                models.get(run.name),
+                quarters,
+                rates,
+                calibration,
+                warnings,
+            )
         )
-        for i, run in enumerate(campaign.runs)
-    ]
     for rp in run_plans:
         if rp.jobs_chained > 1:
             sys_ = systems[rp.system_id]

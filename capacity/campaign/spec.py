@@ -141,6 +141,14 @@ class CampaignRun(_Frozen):
     mfu: float | None = Field(default=None, gt=0, le=1)
     seq_len: int | None = Field(default=None, gt=0)
     checkpoints_kept: int | None = Field(default=None, ge=0)
+    # A run spread over several [[systems]] (capacity.multisite): `system`/`nodes` are the
+    # first site, `sites` the others (system id -> nodes), synchronised by `sync`.
+    sites: dict[str, int] | None = Field(
+        default=None, description="other [[systems]] ids of a multi-site run -> their nodes"
+    )
+    sync: Literal["diloco", "streaming", "ddp"] = "diloco"
+    inner_steps: int | None = Field(default=None, gt=0)
+    wan_gbps: float | None = Field(default=None, gt=0)
 
     @field_validator("params", "tokens", mode="before")
     @classmethod
@@ -173,6 +181,26 @@ class CampaignRun(_Frozen):
         if self.model is not None and self.params is not None:
             raise ValueError("give either model or params, not both")
         return self
+
+    @model_validator(mode="after")
+    def _multisite(self) -> CampaignRun:
+        if self.sites is None:
+            return self
+        if self.tokens is None:
+            raise ValueError("a multi-site run (sites) is a training run: give tokens")
+        if not isinstance(self.nodes, int) or self.count != 1:
+            raise ValueError("a multi-site run takes one node count per site and count = 1")
+        if not self.sites or any(n <= 0 for n in self.sites.values()):
+            raise ValueError("sites: give each other site's nodes, all positive")
+        if self.system in self.sites:
+            raise ValueError(f"site '{self.system}' is given twice (system and sites)")
+        return self
+
+    @property
+    def site_nodes(self) -> dict[str, int]:
+        """Every site of the run -> its nodes (the run's own system first)."""
+        first = self.nodes if isinstance(self.nodes, int) else self.nodes[0]
+        return {self.system: first, **(self.sites or {})}
 
     @property
     def node_counts(self) -> tuple[int, ...]:
@@ -208,6 +236,14 @@ class Campaign(_Frozen):
             if r.name in names:
                 raise CampaignError(f"duplicate run name '{r.name}'", entry=where, field="name")
             names.add(r.name)
+            for other in r.sites or {}:
+                if other not in seen:
+                    raise CampaignError(
+                        f"unknown system '{other}' in sites; the [[systems]] entries are "
+                        f"{', '.join(sorted(seen))}",
+                        entry=where,
+                        field="sites",
+                    )
             if r.system not in seen:
                 raise CampaignError(
                     f"unknown system '{r.system}'; the [[systems]] entries are "
