@@ -15,6 +15,7 @@ The scenario and its predicates live in `capacity.scenario`, the planner hand-of
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -43,7 +44,7 @@ from capacity.scenario import (
     practical_note,
 )
 from capacity.scenario_plan import BATCH_HINT, batch_hint, plan_scenario, planned
-from capacity.sizing import productive_h, run_goodput, size_for_deadline
+from capacity.sizing import Sizing, productive_h, run_goodput, size_for_deadline
 from capacity.throughput import Throughput, throughput_from_mfu, throughput_from_plan
 from capacity.uncertainty import Band, Interval, band_for, interval
 from capacity.units import HOURS_PER_DAY
@@ -55,6 +56,7 @@ from capacity.verdict import (
     memory_reasons,
     stale_notes,
     system_reasons,
+    verdict,
 )
 from capacity.workload import ParamCounts, param_counts
 
@@ -112,6 +114,10 @@ class Estimate(BaseModel):
     def wall_clock_days(self) -> float:
         return self.wall_clock_h / HOURS_PER_DAY
 
+    @property
+    def verdict(self) -> str:
+        return verdict(self.feasible, self.scenario.system)
+
     def to_json(self) -> dict[str, Any]:
         """The stable `--json` document (keys documented in the README)."""
         cost = self.run.cost
@@ -146,6 +152,7 @@ class Estimate(BaseModel):
             "memory_breakdown_gib": self.memory.parts_gib(),
             "fits_memory": self.memory.fits,
             "feasible": self.feasible,
+            "verdict": self.verdict,
             "reasons": [r.message for r in self.reasons],
             "notes": list(self.notes),
             "global_batch_tokens": self.global_batch_tokens,
@@ -177,21 +184,50 @@ def _job_gpus(
     if scn.layout is not None:
         return scn.layout.gpus, None
     if scn.days is not None:
-        n_gpus, sized_plan, saturated = size_for_deadline(scn, fpt, seq_len, batch)
-        if saturated:
-            notes.append(
-                f"no job size meets {scn.days:g} days with a {batch / 1e6:.1f}M-token global "
-                f"batch: more GPUs stop helping, so the fastest size tried is used ({n_gpus} "
-                "GPUs); a larger --global-batch (auto: the DeepSeek rule) lets it scale further"
-            )
-        else:
-            notes.append(f"job sized to finish within {scn.days:g} days: {n_gpus} GPUs")
-        return n_gpus, sized_plan
+        size = size_for_deadline(scn, fpt, seq_len, batch)
+        notes.append(sizing_note(scn, size, batch))
+        return size.n_gpus, size.plan
     n_gpus = default_gpus(system)
     notes.append(
         f"no --nodes/--gpus given: using {n_gpus} GPUs ({n_gpus // system.gpus_per_node} nodes)"
     )
     return n_gpus, None
+
+
+# Below this share of the ideal speed-up, adding GPUs is mostly wasted: the global batch
+# (too few sequences for more data-parallel replicas) limits the job, not the partition.
+BATCH_BOUND_SCALING = 0.6
+
+
+def sizing_note(scn: Scenario, size: Sizing, batch: float) -> str:
+    """What the deadline sizing found, and what limits it when the deadline is missed."""
+    assert scn.days is not None
+    days = size.wall_h / HOURS_PER_DAY
+    if size.meets:
+        return (
+            f"job sized to finish within {scn.days:g} days: {size.n_gpus:,} GPUs, the smallest "
+            f"count of whole nodes on the {scn.system.name} grid that meets it "
+            f"({size.evaluated} sizes evaluated)"
+        )
+    ideal = size.n_gpus / size.ref_gpus if size.ref_gpus else 1.0
+    speedup = size.ref_wall_h / size.wall_h if math.isfinite(size.ref_wall_h) else 1.0
+    if size.batch_limited or (ideal > 1.5 and speedup < BATCH_BOUND_SCALING * ideal):
+        needed = batch * days / scn.days
+        scaled = (
+            f" ({size.ref_gpus:,} -> {size.n_gpus:,} GPUs ran only x{speedup:.2f} faster)"
+            if ideal > 1
+            else ""
+        )
+        return (
+            f"no job size meets {scn.days:g} days: more GPUs stop helping{scaled} because the "
+            f"{batch / 1e6:.1f}M-token global batch is the limit; {size.n_gpus:,} GPUs take "
+            f"{days:.1f} days. A batch of about {needed / 1e6:.0f}M tokens (--global-batch "
+            f"{needed / 1e6:.0f}M) would let more GPUs meet the deadline"
+        )
+    return (
+        f"no job size meets {scn.days:g} days: the largest job {scn.system.name} allows "
+        f"({size.n_gpus:,} GPUs) takes {days:.1f} days"
+    )
 
 
 def _check_job(scn: Scenario, n_gpus: int, seq_len: int) -> None:
@@ -224,7 +260,9 @@ def _planner_choice(
     notes += pl.notes
     choice = pl.best or pl.least_memory
     if choice is None:
-        why = "; ".join(r.reason for r in pl.rejections[-3:])
+        why = "; ".join(r.reason for r in pl.rejections[-3:]) or (
+            "no combination of the fixed flags, the node and the global batch gives a layout"
+        )
         raise CapacityError(
             f"no layout of {model.name} is valid on {n_gpus} GPUs "
             f"({system.gpus_per_node} per node): {why}",
@@ -268,6 +306,12 @@ def estimate(scn: Scenario) -> Estimate:
     batch, batch_note = global_batch(scn, fpt)
     if batch_note:
         notes.append(batch_note)
+    if scn.tokens < batch:
+        raise CapacityError(
+            f"{scn.tokens:,.4g} tokens is less than one optimizer step's global batch of "
+            f"{batch:,.0f} tokens: train on more tokens or give a smaller --global-batch",
+            field="tokens",
+        )
     n_gpus, sized_plan = _job_gpus(scn, fpt, seq_len, batch, notes)
     _check_job(scn, n_gpus, seq_len)
 

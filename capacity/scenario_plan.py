@@ -7,6 +7,8 @@ scenario has some); `plan_scenario` is the ranked table `capacity plan` shows; a
 
 from __future__ import annotations
 
+import hashlib
+
 from capacity.errors import CapacityError
 from capacity.flops import flops_per_token
 from capacity.measured import geometric_mean
@@ -21,11 +23,40 @@ from capacity.scenario import (
     practical_factor,
     practical_note,
 )
+from capacity.system import System
 
 BATCH_HINT = "a larger global batch would be faster"
 # Hint only when it matters: the pipeline idles for a fifth of the step and the
 # rule's batch runs at least 15 % faster (smaller gains are within the model's error).
 HINT_BUBBLE_SHARE, HINT_MIN_SPEEDUP = 0.2, 1.15
+
+
+# Plans by request, less the system's identity: `compare` sizes one workload on many
+# systems, and offerings with the same accelerator, node and network plan alike.
+_PLANS: dict[str, Plan] = {}
+_PLANS_MAX = 2048
+
+
+def _system_key(system: System) -> str:
+    """What the planner reads of a system (its name only in the assumed-bandwidth note)."""
+    named = system.name if system.inter_node_gbit_per_s is None else ""
+    return f"{system.accelerator.model_dump_json()}|{system.gpus_per_node}|" + (
+        f"{system.inter_node_gbit_per_s}|{named}"
+    )
+
+
+def cached_plan(req: PlanRequest) -> Plan:
+    """`plan(req)`, computed once per distinct request (the planner is pure)."""
+    key = hashlib.sha256(
+        (req.model_dump_json(exclude={"system"}) + _system_key(req.system)).encode()
+    ).hexdigest()
+    hit = _PLANS.get(key)
+    if hit is None:
+        if len(_PLANS) >= _PLANS_MAX:
+            _PLANS.clear()
+        hit = _PLANS[key] = plan(req)
+        return hit
+    return hit if hit.request.system is req.system else hit.model_copy(update={"request": req})
 
 
 def plan_request(
@@ -55,24 +86,59 @@ def plan_request(
 def planned(
     scn: Scenario, n_gpus: int, seq_len: int, batch: float, top: int = 1
 ) -> tuple[Plan, float]:
-    """The plan for `n_gpus`, re-anchored on measured step times when some are given."""
+    """The plan for `n_gpus`, re-anchored on measured step times when some are given.
+
+    A measured step of this job (`measured_step_time_s`) is of the layout the planner
+    chose: the re-anchored plan keeps that layout rather than re-planning to another.
+    """
     req = plan_request(scn, n_gpus, seq_len, batch, 1.0, top)
-    pl = plan(req)
+    pl = cached_plan(req)
     scales = []
+    kept = None
     if scn.measured_step_time_s is not None:
         ref = pl.best or pl.least_memory
         if ref is None:
             raise CapacityError("no layout to anchor the measurement on", field="layout")
-        scales.append(anchor_scale(req, ref.layout, scn.measured_step_time_s))
-    for m in scn.measured_steps:
-        at = plan_request(
-            scn, m.layout.gpus, m.seq_len or seq_len, m.global_batch_tokens or batch, 1.0
+        check_implied_mfu(
+            scn,
+            seq_len,
+            ref.global_batch_tokens,
+            n_gpus,
+            scn.measured_step_time_s,
+            "measured-step-time",
         )
+        scales.append(anchor_scale(req, ref.layout, scn.measured_step_time_s))
+        kept = ref.layout
+    for m in scn.measured_steps:
+        m_seq, m_batch = m.seq_len or seq_len, m.global_batch_tokens or batch
+        check_implied_mfu(scn, m_seq, m_batch, m.layout.gpus, m.step_time_s, "measured-steps")
+        at = plan_request(scn, m.layout.gpus, m_seq, m_batch, 1.0)
         scales.append(anchor_scale(at, m.layout, m.step_time_s))
     if not scales:
         return pl, 1.0
     scale = geometric_mean(scales)
-    return plan(plan_request(scn, n_gpus, seq_len, batch, scale, top)), scale
+    again = plan_request(scn, n_gpus, seq_len, batch, scale, top)
+    if kept is not None:
+        again = again.model_copy(update={"space": SearchSpace.fixed(kept)})
+    return cached_plan(again), scale
+
+
+def check_implied_mfu(
+    scn: Scenario, seq_len: int, batch_tokens: float, n_gpus: int, step_s: float, field: str
+) -> None:
+    """A measured step faster than the hardware peak allows is a wrong measurement."""
+    peak = scn.system.accelerator.peak_tflops(scn.precision)
+    if peak is None:
+        return
+    flops = flops_per_token(scn.model, seq_len).model * batch_tokens
+    mfu = flops / (step_s * n_gpus * peak * 1e12)
+    if mfu > 1:
+        raise CapacityError(
+            f"a step of {step_s:g} s for {batch_tokens / 1e6:.2f}M tokens on {n_gpus:,} GPUs "
+            f"implies MFU {mfu:.0%}, above the {peak:g} TFLOP/s peak: no step can be shorter "
+            f"than {step_s * mfu:.3g} s (check the time, the GPU count and the batch)",
+            field=field,
+        )
 
 
 def plan_scenario(scn: Scenario, n_gpus: int, top: int = 10) -> Plan:
@@ -112,7 +178,7 @@ def batch_hint(
     alt_batch = float(deepseek_batch_tokens(flops_per_token(scn.model, seq_len).model * scn.tokens))
     if alt_batch <= batch:
         return None
-    alt = plan(plan_request(scn, n_gpus, seq_len, alt_batch, scale)).best
+    alt = cached_plan(plan_request(scn, n_gpus, seq_len, alt_batch, scale)).best
     if alt is None or alt.tokens_per_s < HINT_MIN_SPEEDUP * choice.tokens_per_s:
         return None
     return (

@@ -7,8 +7,12 @@ model included) meets the scenario's `days`, with the throughput the estimate wi
 
 from __future__ import annotations
 
+import bisect
 import math
 
+from pydantic import BaseModel, ConfigDict
+
+from capacity.constants import Constant
 from capacity.flops import FlopsPerToken
 from capacity.goodput import Goodput, goodput
 from capacity.memory import OPTIMIZER_BYTES
@@ -16,11 +20,18 @@ from capacity.planner.search import Plan
 from capacity.queues import choose_queue
 from capacity.scenario import Scenario, practical_factor
 from capacity.scenario_plan import planned
+from capacity.system import System
 from capacity.throughput import throughput_from_mfu
 from capacity.units import HOURS_PER_DAY, SECONDS_PER_HOUR
 from capacity.workload import param_counts
 
-DEADLINE_ITERATIONS = 8
+# Elastic cloud offerings publish no maximum: deadline sizing stops here.
+ELASTIC_MAX_GPUS = Constant(
+    131_072,
+    "GPUs",
+    "bound for offerings without a maximum: 8x the largest published training job "
+    "(Llama 3 405B on 16,384 H100, arXiv:2407.21783 Sec. 3.3)",
+)
 
 
 def productive_h(scn: Scenario, tokens_per_s: float) -> float:
@@ -54,56 +65,121 @@ def round_nodes(nodes: int) -> int:
     return math.ceil(nodes / step) * step
 
 
-def size_for_deadline(
-    scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: float
-) -> tuple[int, tuple[Plan, float] | None, bool]:
-    """Smallest whole-node count whose wall-clock (goodput included) meets `scn.days`.
+class Sizing(BaseModel):
+    """A job sized for a deadline: its GPU count and whether (and why not) it meets it."""
 
-    Starts from the catalog MFU's answer, then rescales the node count by wall / deadline
-    with the throughput the estimate will use (planner or MFU) until it repeats, and
-    returns the smallest count tried that meets the deadline, with its plan (reused by
-    the estimate) when the planner was used. When more GPUs stop helping (the global
-    batch cannot feed them) the search stops at the fastest count tried; the flag says so.
+    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
+
+    n_gpus: int
+    meets: bool
+    wall_h: float
+    batch_limited: bool = False  # more GPUs stopped helping: the global batch binds
+    at_limit: bool = False  # the partition (or ELASTIC_MAX_GPUS) is too small for it
+    evaluated: int = 0  # candidate counts evaluated (each once)
+    # the smallest count evaluated that runs, and its wall-clock: how well the job scaled
+    ref_gpus: int = 0
+    ref_wall_h: float = math.inf
+    plan: tuple[Plan, float] | None = None  # the plan made for `n_gpus`, reused
+
+
+def node_grid(max_nodes: int) -> list[int]:
+    """Every node count of the allowed granularity (`round_nodes`) up to `max_nodes`."""
+    out, n = [], 1
+    while n <= max_nodes:
+        out.append(n)
+        n = round_nodes(n + 1)
+    return out
+
+
+def max_job_nodes(system: System) -> int:
+    """The most nodes one job can get: the partition, one instance without a scale-out
+    fabric, or ELASTIC_MAX_GPUS for elastic cloud offerings."""
+    if not system.multi_node:
+        return 1
+    if system.nodes is not None:
+        return system.nodes
+    return max(1, int(ELASTIC_MAX_GPUS.value) // system.gpus_per_node)
+
+
+def size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: float) -> Sizing:
+    """Smallest node count of the allowed grid whose wall-clock meets `scn.days`.
+
+    Wall-clock falls as nodes are added until the global batch cannot feed more
+    data-parallel replicas, so on that stretch "meets the deadline" is monotone and a
+    bracketing search finds the smallest count, evaluating each candidate once: the
+    catalog MFU's guess first, then the count the last wall-clock predicts (nodes x
+    wall / deadline), then bisection inside the bracket. It never goes past the
+    partition (`max_job_nodes`) and stops when a larger count is not faster.
     """
     assert scn.days is not None
     g = scn.system.gpus_per_node
+    grid = node_grid(max_job_nodes(scn.system))
+    target_h = scn.days * HOURS_PER_DAY
     probe = throughput_from_mfu(
         fpt, scn.system.accelerator, 1, mfu=scn.mfu, precision=scn.precision
     )
-    target_h = scn.days * HOURS_PER_DAY
     plans: dict[int, tuple[Plan, float]] = {}
+    walls: dict[int, float] = {}  # node count -> wall-clock hours
 
-    def wall_h(n: int) -> float:
+    def wall(i: int) -> float:
+        nodes = grid[i]
+        if nodes in walls:
+            return walls[nodes]
+        n = nodes * g
         if scn.calibration is None or scn.mfu is not None:
             tokens_per_s = probe.tokens_per_s * n
         else:
             plans[n] = planned(scn, n, seq_len, batch)
             best = plans[n][0].best
             if best is None:
+                walls[nodes] = math.inf
                 return math.inf
             tokens_per_s = best.tokens_per_s * practical_factor(scn)
         prod = productive_h(scn, tokens_per_s)
-        return prod / run_goodput(scn, n, prod).ettr
+        walls[nodes] = prod / run_goodput(scn, n, prod).ettr
+        return walls[nodes]
 
-    first = math.ceil(scn.tokens / (probe.tokens_per_s * target_h * SECONDS_PER_HOUR) / g)
-    n = round_nodes(first) * g
-    tried: dict[int, float] = {}
-    saturated = False
-    for _ in range(DEADLINE_ITERATIONS):
-        if n in tried:
-            break
-        tried[n] = wall = wall_h(n)
-        smaller = [w for k, w in tried.items() if k < n]
-        if smaller and wall >= min(smaller):  # more GPUs did not help: the batch binds
-            saturated = True
-            break
-        if math.isinf(wall):  # nothing fits yet (memory): grow
-            nxt = 2 * n
+    def index_at_least(nodes: float) -> int:
+        return min(bisect.bisect_left(grid, math.ceil(nodes - 1e-9)), len(grid) - 1)
+
+    lo, hi = -1, len(grid)  # grid[lo] misses the deadline, grid[hi] meets it
+    guess = scn.tokens / (probe.tokens_per_s * target_h * SECONDS_PER_HOUR) / g
+    i = index_at_least(guess)
+    limited = False
+    for step in range(len(grid)):
+        w = wall(i)
+        if w <= target_h:
+            hi = i
         else:
-            nxt = round_nodes(math.ceil(n * wall / target_h / g)) * g
-            if wall > target_h and nxt <= n:
-                nxt = round_nodes(n // g + 1) * g
-        n = nxt
-    meets = [k for k, w in tried.items() if w <= target_h]
-    chosen = min(meets) if meets else min(tried, key=lambda k: (tried[k], k))
-    return chosen, plans.get(chosen), saturated and not meets
+            below = [walls[grid[k]] for k in range(lo + 1) if grid[k] in walls]
+            if below and not math.isinf(w) and w >= min(below):
+                limited = True  # more GPUs did not make it faster: the batch binds
+                break
+            lo = i
+        if hi - lo <= 1:
+            break
+        if math.isinf(w):  # nothing fits in memory yet: double
+            nxt = index_at_least(2 * grid[i])
+        else:
+            nxt = index_at_least(grid[i] * w / target_h)
+        if lo >= 0 and hi < len(grid) and (not lo < nxt < hi or step >= 3):
+            nxt = (lo + hi) // 2  # bracketed, and the prediction is off: bisect
+        i = min(max(nxt, lo + 1), min(hi, len(grid)) - 1)
+    if hi < len(grid):
+        nodes, meets = grid[hi], True
+    else:
+        nodes, meets = min(walls, key=lambda k: (walls[k], k)), False
+    n = nodes * g
+    finite = [k for k in sorted(walls) if math.isfinite(walls[k])]
+    ref = finite[0] if finite else nodes
+    return Sizing(
+        n_gpus=n,
+        meets=meets,
+        wall_h=walls[nodes],
+        batch_limited=limited and not meets,
+        at_limit=not meets and not limited,
+        evaluated=len(walls),
+        ref_gpus=ref * g,
+        ref_wall_h=walls[ref],
+        plan=plans.get(n),
+    )

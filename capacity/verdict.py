@@ -40,6 +40,16 @@ class Assumption(BaseModel):
     source: str
 
 
+def verdict(feasible: bool, system: System) -> str:
+    """FEASIBLE, NOT FEASIBLE, or NOT YET AVAILABLE (a planned system, with its date)."""
+    if feasible:
+        return "FEASIBLE"
+    if system.status == "planned":
+        when = f" (expected {system.expected_available})" if system.expected_available else ""
+        return f"NOT YET AVAILABLE{when}"
+    return "NOT FEASIBLE"
+
+
 def memory_reasons(mem: MemoryBreakdown, layout: Layout) -> list[Reason]:
     if mem.fits:
         return []
@@ -106,7 +116,18 @@ def system_reasons(
 ) -> list[Reason]:
     """The job against the partition (size, per-job limit, status) and the deadline."""
     out = []
-    if system.total_gpus is not None and n_gpus > system.total_gpus:
+    if not system.multi_node and n_nodes > 1:
+        out.append(
+            Reason(
+                code="fabric",
+                message=(
+                    f"{system.name} has no multi-node fabric: one instance "
+                    f"({system.gpus_per_node} GPU{'s' if system.gpus_per_node > 1 else ''}) "
+                    f"per job, not {n_nodes:g}"
+                ),
+            )
+        )
+    elif system.total_gpus is not None and n_gpus > system.total_gpus:
         out.append(
             Reason(
                 code="size", message=f"needs {n_gpus:,} GPUs, partition has {system.total_gpus:,}"
@@ -123,8 +144,10 @@ def system_reasons(
             )
         )
     if system.status != "operational":
+        when = f", expected {system.expected_available}" if system.expected_available else ""
+        state = "not yet available" if system.status == "planned" else "no longer available"
         out.append(
-            Reason(code="status", message=f"{system.name} is {system.status}", blocking=False)
+            Reason(code="status", message=f"{state}: {system.name} is {system.status}{when}")
         )
     if days is not None and wall_h > days * HOURS_PER_DAY * (1 + 1e-9):
         out.append(

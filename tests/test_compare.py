@@ -26,9 +26,12 @@ def test_deadline_sizes_each_system(catalog):
     rows = compare(model, 15e12, all_systems(catalog), days=30, rates=catalog.exchange_rates)
     ran = [r for r in rows if r.estimate is not None]
     assert len(ran) >= 30
+    assert sum(r.estimate.wall_clock_days <= 30 * 1.0001 for r in ran) >= 30
     for row in ran:
-        assert row.estimate.wall_clock_days <= 30 * 1.0001
+        # sized within the partition: it meets the deadline, or says it cannot
+        assert row.estimate.wall_clock_days <= 30 * 1.0001 or not row.estimate.feasible
         assert row.estimate.n_gpus % row.system.gpus_per_node == 0
+        assert row.system.total_gpus is None or row.estimate.n_gpus <= row.system.total_gpus
 
 
 def test_feasible_rows_first_and_sorted_by_cost(catalog):

@@ -67,8 +67,15 @@ class CampaignError(CapacityError):
         return ": ".join([*parts, str(self.args[0])])
 
 
+# Sanity bounds far beyond any allocation: they keep the planning finite and bounded.
+MAX_NODES = 10**6
+MAX_COUNT = 100_000
+MAX_JOB_HOURS = 8_784  # one job of a year
+
+
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    # inf/nan are never a campaign figure (hours_per_job = inf): refused in every field
+    model_config = ConfigDict(frozen=True, extra="forbid", allow_inf_nan=False)
 
 
 def _quantity(value: Any, field: str) -> Any:
@@ -85,7 +92,11 @@ class CampaignInfo(_Frozen):
     name: str = Field(min_length=1)
     project: str | None = None
     call: str | None = Field(default=None, description="the access call, e.g. EuroHPC AI")
-    start: dt.date = Field(description="first day of the allocation period")
+    start: dt.date = Field(
+        ge=dt.date(2000, 1, 1),
+        le=dt.date(2100, 12, 31),
+        description="first day of the allocation period",
+    )
     months: int = Field(gt=0, le=60, description="length of the allocation period")
     contingency_fraction: float = Field(
         default=0.0, ge=0, le=1, description="margin added to every system's total"
@@ -130,11 +141,14 @@ class CampaignRun(_Frozen):
     params: float | None = Field(default=None, gt=0, description="or a size, e.g. '1B'")
     tokens: float | None = Field(default=None, gt=0, description="training tokens per run")
     hours_per_job: float | None = Field(
-        default=None, gt=0, description="wall-clock hours of one job, instead of tokens"
+        default=None,
+        gt=0,
+        le=MAX_JOB_HOURS,
+        description="wall-clock hours of one job, instead of tokens",
     )
     nodes: int | tuple[int, ...] = Field(description="nodes per job; a list: one job each")
-    count: int = Field(default=1, ge=1, description="how many such runs")
-    concurrent: int = Field(default=1, ge=1, description="runs at the same time")
+    count: int = Field(default=1, ge=1, le=MAX_COUNT, description="how many such runs")
+    concurrent: int = Field(default=1, ge=1, le=MAX_COUNT, description="runs at the same time")
     quarters: tuple[int, ...] | None = Field(
         default=None, min_length=1, description="quarters of the period (1 = first)"
     )
@@ -163,6 +177,8 @@ class CampaignRun(_Frozen):
             raise ValueError("give at least one node count")
         if any(v <= 0 for v in values):
             raise ValueError(f"node counts must be positive, got {value}")
+        if any(v > MAX_NODES for v in values):
+            raise ValueError(f"node counts above {MAX_NODES:,} are not a job, got {max(values)}")
         return value
 
     @field_validator("quarters")
@@ -170,6 +186,8 @@ class CampaignRun(_Frozen):
     def _positive_quarters(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
         if value is not None and any(q <= 0 for q in value):
             raise ValueError(f"quarters count from 1, got {list(value)}")
+        if value is not None and len(set(value)) != len(value):
+            raise ValueError(f"each quarter once, got {list(value)}")
         return value
 
     @model_validator(mode="after")

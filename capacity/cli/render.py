@@ -143,7 +143,7 @@ def render_estimate(est: Estimate) -> str:
             if run.co2_t is not None
             else "n/a",
         ),
-        ("verdict", "FEASIBLE" if est.feasible else "NOT FEASIBLE"),
+        ("verdict", est.verdict),
     ]
     out = [kv_table(rows)]
     if est.interval_note:

@@ -108,6 +108,32 @@ def _positive(name: str, value: int | None) -> None:
         raise CapacityError(f"must be positive, got {value}", field=name)
 
 
+def check_fixed_degrees(
+    spec: ModelSpec, *, ep: int | None, vpp: int | None, pp: int | None
+) -> None:
+    """Refuse, naming the flag, a fixed degree the model cannot take (whatever the others)."""
+    if ep is not None and ep > 1:
+        if not spec.is_moe or spec.moe_experts is None:
+            raise CapacityError(
+                f"EP={ep} needs a mixture-of-experts model; {spec.name} is dense", field="ep"
+            )
+        if spec.moe_experts % ep:
+            raise CapacityError(
+                f"EP={ep} must divide the {spec.moe_experts} experts of {spec.name}", field="ep"
+            )
+    if vpp is not None and vpp > 1:
+        if pp is not None and pp * vpp > spec.n_layers:
+            raise CapacityError(
+                f"PP x VPP = {pp * vpp} chunks exceed the model's {spec.n_layers} layers",
+                field="vpp",
+            )
+        if vpp > spec.n_layers:
+            raise CapacityError(
+                f"VPP={vpp} chunks per GPU exceed the model's {spec.n_layers} layers",
+                field="vpp",
+            )
+
+
 def build_space(
     spec: ModelSpec,
     *,
@@ -155,9 +181,16 @@ def build_space(
         )
     if pp is not None and pp > spec.n_layers:
         raise CapacityError(f"PP={pp} exceeds the model's {spec.n_layers} layers", field="pp")
+    check_fixed_degrees(spec, ep=ep, vpp=vpp, pp=pp)
     implied = None
     if tp is not None and pp is not None and dp is not None:
         implied = tp * pp * dp * (cp or 1)
+    if implied is not None and n_gpus is not None and implied != n_gpus:
+        raise CapacityError(
+            f"TP x PP x DP x CP = {implied:,} but the job has {n_gpus:,} GPUs "
+            "(leave one of them out to let the planner choose it)",
+            field="dp",
+        )
     model_par = (tp or 1) * (pp or 1) * (cp or 1) * (dp or 1)
     total = n_gpus or implied
     if total is not None and total % model_par:
