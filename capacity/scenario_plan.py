@@ -38,15 +38,19 @@ _PLANS_MAX = 2048
 
 
 def _system_key(system: System) -> str:
-    """What the planner reads of a system (its name only in the assumed-bandwidth note)."""
-    named = system.name if system.inter_node_gbit_per_s is None else ""
-    return f"{system.accelerator.model_dump_json()}|{system.gpus_per_node}|" + (
-        f"{system.inter_node_gbit_per_s}|{named}"
+    """What the planner reads of a system: the accelerator, the node and the network."""
+    return (
+        f"{system.accelerator.model_dump_json()}|{system.gpus_per_node}|"
+        f"{system.inter_node_gbit_per_s}"
     )
 
 
 def cached_plan(req: PlanRequest) -> Plan:
-    """`plan(req)`, computed once per distinct request (the planner is pure)."""
+    """`plan(req)`, computed once per distinct request (the planner is pure).
+
+    A plan made for another system with the same hardware is reused with this request;
+    its notes name the system (the assumed-bandwidth note), so they are renamed.
+    """
     key = hashlib.sha256(
         (req.model_dump_json(exclude={"system"}) + _system_key(req.system)).encode()
     ).hexdigest()
@@ -56,7 +60,11 @@ def cached_plan(req: PlanRequest) -> Plan:
             _PLANS.clear()
         hit = _PLANS[key] = plan(req)
         return hit
-    return hit if hit.request.system is req.system else hit.model_copy(update={"request": req})
+    if hit.request.system is req.system:
+        return hit
+    old, new = hit.request.system.name, req.system.name
+    notes = tuple(n.replace(old, new) for n in hit.notes) if old != new else hit.notes
+    return hit.model_copy(update={"request": req, "notes": notes})
 
 
 def plan_request(
