@@ -204,7 +204,15 @@ def optimal_for_budget(
             f"{budget.describe()} on {system.name} with {gpus} GPUs buys {sci(flops)} FLOPs "
             "(6ND) at the throughput `capacity estimate` predicts for the chosen shape"
         )
-    shape = model_from_params(opt.params, seq_len=seq_len)
+    try:
+        shape = model_from_params(opt.params, seq_len=seq_len)
+    except CapacityError as exc:
+        field = "inference_tokens" if inference_tokens is not None else "budget"
+        raise CapacityError(
+            f"the chosen model would have {opt.params:.3g} parameters, which no shape covers "
+            f"({exc}); give a larger budget or fewer inference tokens",
+            field=field,
+        ) from None
     est = estimate(scenario(shape, opt.tokens)) if system is not None else None
     bands: dict[str, object] = {}
     if fit is not None:
@@ -249,8 +257,8 @@ def _around(opt: OptimalAllocation, law: ScalingLaw) -> list[OptimalAllocation]:
     """
     flops = 6 * opt.params * opt.tokens
     sizes = [(f * opt.params, f, "alternative") for f in ALTERNATIVE_FACTORS]
-    if opt.compute_optimal_params is not None:
-        n_co = opt.compute_optimal_params
+    n_co = opt.compute_optimal_params
+    if n_co is not None and abs(n_co / opt.params - 1) > 0.01:  # else it is the chosen row
         sizes.append((n_co, n_co / opt.params, "compute_optimal"))
     rows = []
     for n, f, method in sizes:
