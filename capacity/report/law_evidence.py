@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
 from capacity import fmt
-from capacity.budget import sci
+from capacity.fmt import sci
 from capacity.report import html as h
 
 if TYPE_CHECKING:
