@@ -112,8 +112,12 @@ def optimal_for_budget(
     seq_len: int | None = None,
     exchange_rates: ExchangeRates | None = None,
     calibration: EfficiencyCalibration | None = None,
+    template: Scenario | None = None,
 ) -> BudgetOptimum:
     """Compute-optimal N and D for a budget (or the smallest budget for `target_loss`).
+
+    `template`: the user's scenario on `system` (batch, precision, framework, goodput
+    ...); each size considered copies it and changes only the model, tokens and job size.
 
     One rule for what is spent: the training FLOPs (6ND) equal the budget, in every mode.
     With `inference_tokens` the model is the lifetime-cheapest one whose training costs
@@ -139,6 +143,8 @@ def optimal_for_budget(
 
     def scenario(model: ModelSpec, tokens: float) -> Scenario:
         assert system is not None
+        if template is not None:
+            return template.model_copy(update={"model": model, "tokens": tokens, "n_gpus": gpus})
         return Scenario(
             model=model,
             tokens=tokens,

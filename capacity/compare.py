@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
-from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec
+from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, Precision
 from capacity.cost import Money
 from capacity.errors import CapacityError
 from capacity.estimate import Estimate, Scenario, convert, default_gpus, estimate
@@ -168,27 +168,63 @@ def compare(
     With `calibration` each system's throughput comes from the parallelism planner, as in
     `estimate`; without it, from the published MFU.
     """
+    if not systems:
+        return []
+    template = Scenario(
+        model=model,
+        tokens=tokens,
+        system=systems[0],
+        seq_len=seq_len,
+        mfu=mfu,
+        days=days,
+        exchange_rates=rates,
+        calibration=calibration,
+    )
+    return compare_scenario(
+        template,
+        systems,
+        nodes=nodes,
+        gpus=gpus,
+        sort=sort,
+        currency=currency,
+        progress=progress,
+    )
+
+
+def compare_scenario(
+    template: Scenario,
+    systems: Sequence[System],
+    *,
+    nodes: int | None = None,
+    gpus: int | None = None,
+    precision: Precision | None = None,
+    sort: SortKey = "time",
+    currency: str = "EUR",
+    progress: Callable[[int, int], None] | None = None,
+) -> list[CompareRow]:
+    """The template scenario on every system, only the system and the job size changed.
+
+    Everything else the user chose (tokens, batch, sequence, layout constraints, goodput,
+    framework, deadline, MFU) is the template's. `precision` None: each system's default
+    (bf16, or fp16 on parts without bf16). Rows are ranked by `sort`, infeasible ones last.
+    """
     if sum(x is not None for x in (nodes, gpus)) > 1:
         raise CapacityError("give --nodes or --gpus, not both", field="gpus")
+    rates = template.exchange_rates
     rows = []
     for i, system in enumerate(systems):
         n_gpus = job_gpus_for(system, nodes, gpus)
-        if n_gpus is None and days is None:
+        if n_gpus is None and template.days is None:
             n_gpus = default_gpus(system)
-        scn_kwargs = dict(
-            precision=default_precision(system.accelerator),
-            model=model,
-            tokens=tokens,
-            system=system,
-            n_gpus=n_gpus,
-            seq_len=seq_len,
-            mfu=mfu,
-            days=days,
-            exchange_rates=rates,
-            calibration=calibration,
+        scn = template.model_copy(
+            update={
+                "system": system,
+                "n_gpus": n_gpus,
+                "precision": precision or default_precision(system.accelerator),
+            }
         )
         try:
-            est = estimate(Scenario.model_validate(scn_kwargs))
+            est = estimate(scn)
         except CapacityError as exc:
             rows.append(
                 CompareRow(system=system, estimate=None, cost_converted=None, error=str(exc))

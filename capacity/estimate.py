@@ -72,6 +72,7 @@ __all__ = [
     "convert",
     "default_gpus",
     "estimate",
+    "estimate_with_plan",
     "layout_given",
     "measured",
     "plan_scenario",
@@ -253,10 +254,14 @@ def _planner_choice(
     batch: float,
     sized_plan: tuple[Plan, float] | None,
     notes: list[str],
-) -> PlanChoice:
-    """The planner's layout for the job (at the practical efficiency when it chose it)."""
+    top: int = 1,
+) -> tuple[PlanChoice, Plan]:
+    """The planner's layout for the job (at the practical efficiency when it chose it), and
+    the ranking of the `top` layouts it came from (shown by `capacity plan`)."""
     model, system = scn.model, scn.system
-    pl, scale = sized_plan or planned(scn, n_gpus, seq_len, batch)
+    if sized_plan is not None and top > 1:  # the deadline sizing kept only the best
+        sized_plan = None
+    pl, scale = sized_plan or planned(scn, n_gpus, seq_len, batch, top)
     notes += pl.notes
     choice = pl.best or pl.least_memory
     if choice is None:
@@ -272,9 +277,16 @@ def _planner_choice(
     if hint:
         notes.append(hint)
     factor = practical_factor(scn)
+    ranking = pl
     if factor < 1:
         choice = choice.at_practical(factor, PRACTICAL_GAP)
         notes.append(practical_note(factor))
+        ranking = pl.model_copy(
+            update={
+                "choices": tuple(c.at_practical(factor, PRACTICAL_GAP) for c in pl.choices),
+                "notes": (*pl.notes, practical_note(factor)),
+            }
+        )
     if scn.layout is None:
         notes.append(
             f"layout chosen by the planner ({pl.n_feasible:,} of {pl.n_candidates:,} "
@@ -283,7 +295,7 @@ def _planner_choice(
     if measured(scn):
         n_meas = len(scn.measured_steps) + (scn.measured_step_time_s is not None)
         notes.append(f"GEMM efficiency re-anchored x{scale:.3f} on {n_meas} measured step time(s)")
-    return choice
+    return choice, ranking
 
 
 def _throughput(
@@ -298,6 +310,13 @@ def _throughput(
 
 
 def estimate(scn: Scenario) -> Estimate:
+    """The estimate of the run (see the module docstring)."""
+    return estimate_with_plan(scn)[0]
+
+
+def estimate_with_plan(scn: Scenario, top: int = 1) -> tuple[Estimate, Plan | None]:
+    """The estimate and the planner's ranking of `top` layouts it chose from (one search;
+    None without a calibration). `capacity plan` shows both."""
     model, system = scn.model, scn.system
     seq_len = scn.seq_len or model.seq_len
     notes: list[str] = []
@@ -316,8 +335,9 @@ def estimate(scn: Scenario) -> Estimate:
     _check_job(scn, n_gpus, seq_len)
 
     choice: PlanChoice | None = None
+    ranking: Plan | None = None
     if scn.calibration is not None:
-        choice = _planner_choice(scn, n_gpus, seq_len, batch, sized_plan, notes)
+        choice, ranking = _planner_choice(scn, n_gpus, seq_len, batch, sized_plan, notes, top)
         layout, mem = choice.layout, choice.memory
     else:
         layout, mem = least_parallel_layout(model, system, scn.layout, n_gpus, seq_len, batch)
@@ -352,7 +372,7 @@ def estimate(scn: Scenario) -> Estimate:
         caveats=band_caveats(scn),
     )
     planner_step = choice is not None and scn.mfu is None
-    return Estimate(
+    est = Estimate(
         scenario=scn,
         params=param_counts(model),
         flops=fpt,
@@ -377,6 +397,7 @@ def estimate(scn: Scenario) -> Estimate:
         interval_note=None if band is None else band.explanation,
         queue=queue,
     )
+    return est, ranking
 
 
 def _intervals(wall_h: float, run: RunCost, band: Band | None) -> dict[str, Interval | None]:

@@ -49,6 +49,7 @@ def build(out: Path, *, screenshots: bool = True, log: bool = True) -> list[Path
     from capacity.cli.common import get_catalog, write_atomic
     from capacity.cli.scenario import build_scenario
     from capacity.estimate import estimate
+    from capacity.inputs import ScenarioOptions
     from capacity.report.estimate_report import build_report, render_report
     from capacity.report.proposal import render_files
     from capacity.system import all_systems
@@ -64,20 +65,14 @@ def build(out: Path, *, screenshots: bool = True, log: bool = True) -> list[Path
 
     for name, opts in REPORTS.items():
         scn, _ = build_scenario(
-            model=str(opts["model"]),
-            params=None,
-            tokens=str(opts["tokens"]),
-            cluster=str(opts["cluster"]),
-            partition=None,
-            nodes=int(str(opts["nodes"])),
-            gpus=None,
-            mfu=None,
-            days=None,
-            budget=None,
-            seq_len=None,
-            global_batch="4M",
-            precision="bf16",
-            cat=cat,
+            ScenarioOptions.parse(
+                model=str(opts["model"]),
+                tokens=str(opts["tokens"]),
+                cluster=str(opts["cluster"]),
+                nodes=int(str(opts["nodes"])),
+                precision="bf16",
+            ),
+            cat,
         )
         rep = build_report(estimate(scn), systems, calibration=cat.efficiency.get("calibration"))
         page = render_report(rep)

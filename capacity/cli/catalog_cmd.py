@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from capacity.cli.estimate_cmd import CatalogOpt, JsonOpt
+from capacity.cli.options import CatalogOpt, JsonOpt
 
 catalog_app = typer.Typer(
     help="Browse and check the catalog of accelerators, clusters, cloud offerings, grids and "

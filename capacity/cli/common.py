@@ -13,10 +13,7 @@ from typing import Any
 from capacity.catalog.loader import Catalog, load_catalog
 from capacity.catalog.schemas import ModelSpec
 from capacity.errors import CapacityError
-
-DEFAULT_MODEL = "mistral-7b"
-DEFAULT_TOKENS = "1T"
-DEFAULT_CLUSTER = "leonardo-booster"
+from capacity.inputs import DEFAULT_MODEL
 
 
 def get_catalog(extra: Sequence[str] | None) -> Catalog:

@@ -7,7 +7,9 @@ from typing import Annotated, cast
 
 import typer
 
-from capacity.cli.estimate_cmd import CatalogOpt, ClusterOpt, JsonOpt, ModelOpt, ParamsOpt
+from capacity.cli.estimate_cmd import ClusterOpt
+from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
+from capacity.inputs import ScenarioOptions
 
 HELP = """Compare one training run across HPC partitions and cloud offerings.
 
@@ -15,9 +17,15 @@ Ranks every matching system of the catalog by wall-clock, cost or CO2, with GPU-
 node-hours, energy, memory fit and feasibility. Costs stay in their own currency and are
 also converted to --currency with the catalog's dated exchange rates.
 
+Takes the scenario options of `capacity estimate` (batch, precision, layout, goodput,
+framework ...): they apply to every system; --nodes and --gpus size the job on each
+(GPU counts rounded up to whole nodes), --days sizes it to meet the deadline.
+
 Examples:
 
   capacity compare --model llama-3-8b --tokens 15T --days 30
+
+  capacity compare --model llama-3-8b --tokens 15T --days 30 --global-batch auto
 
   capacity compare --params 7B --tokens 2T --nodes 64 --where eu --sort co2
 
@@ -32,17 +40,9 @@ def register(app: typer.Typer) -> None:
     app.command("compare", help=HELP)(compare)
 
 
+@scenario_command(exclude=("cluster", "partition", "measured_step_time", "measured_steps"))
 def compare(
-    model: ModelOpt = None,
-    params: ParamsOpt = None,
-    tokens: Annotated[str, typer.Option(help="Training tokens, e.g. 15T.")] = "1T",
-    nodes: Annotated[int | None, typer.Option(help="Nodes (instances) on every system.")] = None,
-    gpus: Annotated[
-        int | None, typer.Option(help="GPUs on every system (rounded up to whole nodes).")
-    ] = None,
-    days: Annotated[
-        float | None, typer.Option(help="Deadline: size the job on each system to meet it.")
-    ] = None,
+    opts: ScenarioOptions,
     where: Annotated[
         list[str] | None,
         typer.Option(
@@ -52,29 +52,22 @@ def compare(
     ] = None,
     sort: Annotated[str, typer.Option(help="Rank by time, cost or co2.")] = "time",
     currency: Annotated[str, typer.Option(help="Currency for converted costs.")] = "EUR",
-    seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
-    mfu: Annotated[float | None, typer.Option(help="Override the MFU on every system.")] = None,
     only: ClusterOpt = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
     csv_out: Annotated[bool, typer.Option("--csv", help="Print CSV instead of a table.")] = False,
 ) -> None:
-    from capacity.cli.common import dump_json, get_catalog, resolve_model
-    from capacity.compare import compare as run_compare
-    from capacity.compare import select_systems
+    from capacity.cli.common import dump_json, get_catalog
+    from capacity.cli.scenario import build_scenario, parse_precision
+    from capacity.compare import compare_scenario, select_systems
     from capacity.errors import CapacityError
     from capacity.system import all_systems, resolve_system
-    from capacity.units import parse_quantity
 
-    n_tokens = parse_quantity(tokens, field="tokens")
     for w in where or ():
         if w not in WHERE:
             raise CapacityError(f"'{w}' is not one of {', '.join(WHERE)}", field="where")
     if sort not in SORTS:
         raise CapacityError(f"'{sort}' is not one of {', '.join(SORTS)}", field="sort")
-    for name, value in (("nodes", nodes), ("gpus", gpus), ("days", days)):
-        if value is not None and value <= 0:
-            raise CapacityError(f"must be positive, got {value}", field=name)
     currency = currency.upper()
     cat = get_catalog(catalog)
     if cat.exchange_rates is not None and currency not in {
@@ -82,30 +75,31 @@ def compare(
         *cat.exchange_rates.rates,
     }:
         raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
-    spec = resolve_model(cat, model, params, seq_len)
     systems = [resolve_system(cat, only)] if only else all_systems(cat)
     systems = select_systems(systems, cast(list, [w for w in (where or []) if w != "all"]))
     if not systems:
         raise CapacityError("no system matches the filters", field="where")
+    # One template scenario (built on the first system); each row changes only the
+    # system and the job size, so every option the user gave applies to every row.
+    template, _ = build_scenario(
+        opts.model_copy(update={"cluster": systems[0].id, "nodes": None, "gpus": None}), cat
+    )
+    gpus = opts.gpus if opts.gpus is not None or opts.nodes is not None else template.n_gpus
+    precision = None if opts.precision == "auto" else parse_precision(opts.precision)
     show = sys.stderr.isatty() and not (json_out or csv_out)
 
     def progress(done: int, total: int) -> None:
         if show:
             print(f"\rcomparing {done}/{total} systems", end="", file=sys.stderr, flush=True)
 
-    rows = run_compare(
-        spec,
-        n_tokens,
+    rows = compare_scenario(
+        template,
         systems,
-        nodes=nodes,
+        nodes=opts.nodes,
         gpus=gpus,
-        days=days,
-        seq_len=seq_len,
-        mfu=mfu,
+        precision=precision,
         sort=cast(object, sort),  # type: ignore[arg-type]
         currency=currency,
-        rates=cat.exchange_rates,
-        calibration=cat.efficiency.get("calibration"),
         progress=progress,
     )
     if show:
@@ -116,8 +110,8 @@ def compare(
         print(
             dump_json(
                 {
-                    "model": spec.id,
-                    "tokens": n_tokens,
+                    "model": template.model.id,
+                    "tokens": template.tokens,
                     "currency": currency,
                     "exchange_rates_date": _rates_date(cat),
                     "sort": sort,
@@ -128,7 +122,7 @@ def compare(
     elif csv_out:
         print(rows_csv(rows), end="")
     else:
-        print(render_rows(rows, spec, n_tokens, currency, _rates_date(cat), sort))
+        print(render_rows(rows, template.model, template.tokens, currency, _rates_date(cat), sort))
 
 
 def _rates_date(cat: object) -> str | None:

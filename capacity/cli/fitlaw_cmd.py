@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capacity.cli.estimate_cmd import CatalogOpt, JsonOpt
+from capacity.cli.options import CatalogOpt, JsonOpt
 
 if TYPE_CHECKING:
     from capacity.catalog.loader import Catalog

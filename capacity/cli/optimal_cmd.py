@@ -6,8 +6,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from capacity.cli.estimate_cmd import CatalogOpt, JsonOpt
 from capacity.cli.law_io import LAW_HELP
+from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
+from capacity.inputs import ScenarioOptions
 
 if TYPE_CHECKING:
     from capacity.budget_optimal import BudgetOptimum
@@ -47,15 +48,44 @@ def register(app: typer.Typer) -> None:
     app.command("optimal", help=HELP)(optimal)
 
 
+# The model and its tokens are what `optimal` decides; --budget is what it spends.
+NOT_OPTIONS_OF_OPTIMAL = (
+    "model",
+    "params",
+    "tokens",
+    "days",
+    "budget",
+    "tp",
+    "pp",
+    "dp",
+    "cp",
+    "ep",
+    "vpp",
+    "zero",
+    "recompute",
+    "micro_batch",
+    "sequence_parallel",
+    "optimizer",
+    "tp_across_nodes",
+    "measured_step_time",
+    "measured_steps",
+)
+
+
+@scenario_command(exclude=NOT_OPTIONS_OF_OPTIMAL)
 def optimal(
+    opts: ScenarioOptions,
     budget: Annotated[
         str | None, typer.Option(help="Budget with its unit, e.g. '500k gpu-hours'.")
     ] = None,
     cluster: Annotated[
         str | None,
-        typer.Option("--cluster", "-c", help="Cluster[/partition] or cloud offering id."),
+        typer.Option(
+            "--cluster",
+            "-c",
+            help="Cluster[/partition] or cloud offering id; without one, only FLOP budgets.",
+        ),
     ] = None,
-    partition: Annotated[str | None, typer.Option(help="Partition of the cluster.")] = None,
     law: Annotated[str, typer.Option(help=LAW_HELP)] = "epoch",
     unique_tokens: Annotated[
         str | None, typer.Option(help="Unique tokens available, e.g. 3T (data-constrained).")
@@ -66,10 +96,6 @@ def optimal(
     target_loss: Annotated[
         float | None, typer.Option(help="Instead of a budget: the loss to reach (nats/token).")
     ] = None,
-    nodes: Annotated[int | None, typer.Option(help="Nodes to train on.")] = None,
-    gpus: Annotated[int | None, typer.Option(help="GPUs to train on.")] = None,
-    mfu: Annotated[float | None, typer.Option(help="Override the throughput model's MFU.")] = None,
-    seq_len: Annotated[int | None, typer.Option(help="Training sequence length.")] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
@@ -77,9 +103,8 @@ def optimal(
     from capacity.budget_optimal import optimal_for_budget
     from capacity.cli.common import dump_json, get_catalog
     from capacity.cli.law_io import load_law
-    from capacity.cli.scenario import job_gpus
+    from capacity.cli.scenario import build_scenario
     from capacity.errors import CapacityError
-    from capacity.system import resolve_system
     from capacity.units import parse_quantity
 
     law_used = load_law(law)  # unknown law or bad file: clear error before anything else
@@ -91,22 +116,24 @@ def optimal(
         parse_quantity(inference_tokens, field="inference-tokens") if inference_tokens else None
     )
     cat = get_catalog(catalog)
-    system = resolve_system(cat, cluster, partition) if cluster else None
-    n_gpus = job_gpus(system, nodes, gpus) if system is not None else None
-    if system is None and (nodes or gpus):
+    opts = opts.model_copy(update={"cluster": cluster})
+    if opts.cluster is None and (opts.nodes or opts.gpus):
         raise CapacityError("--nodes/--gpus need --cluster", field="cluster")
+    # The template is built with the default model; every size copies it with its own.
+    template = build_scenario(opts, cat)[0] if opts.cluster is not None else None
     res = optimal_for_budget(
         law=law_used,
         budget=parsed,
         target_loss=target_loss,
-        system=system,
-        n_gpus=n_gpus,
+        system=None if template is None else template.system,
+        n_gpus=None if template is None else template.n_gpus,
         unique_tokens=unique,
         inference_tokens=inference,
-        mfu=mfu,
-        seq_len=seq_len,
+        mfu=opts.mfu,
+        seq_len=opts.seq_len,
         exchange_rates=cat.exchange_rates,
         calibration=cat.efficiency.get("calibration"),
+        template=template,
     )
     if json_out:
         print(dump_json(to_json(res)))

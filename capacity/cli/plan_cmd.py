@@ -6,28 +6,8 @@ from typing import Annotated, Any
 
 import typer
 
-from capacity.cli.estimate_cmd import (
-    CatalogOpt,
-    ClusterOpt,
-    CpOpt,
-    EpOpt,
-    FrameworkOpt,
-    GlobalBatchOpt,
-    GpusOpt,
-    JsonOpt,
-    MicroBatchOpt,
-    ModelOpt,
-    NodesOpt,
-    ParamsOpt,
-    PartitionOpt,
-    PpOpt,
-    PrecisionOpt,
-    RecomputeOpt,
-    SeqLenOpt,
-    TpAcrossNodesOpt,
-    TpOpt,
-    ZeroOpt,
-)
+from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
+from capacity.inputs import ScenarioOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -46,64 +26,28 @@ def register(app: typer.Typer) -> None:
     )(plan)
 
 
+@scenario_command()
 def plan(
-    model: ModelOpt = None,
-    params: ParamsOpt = None,
-    tokens: Annotated[str, typer.Option(help="Training tokens, e.g. 2T.")] = "1T",
-    cluster: ClusterOpt = None,
-    partition: PartitionOpt = None,
-    nodes: NodesOpt = None,
-    gpus: GpusOpt = None,
-    global_batch: GlobalBatchOpt = "4M",
-    seq_len: SeqLenOpt = None,
+    opts: ScenarioOptions,
     top: Annotated[int, typer.Option(help="How many layouts to show.")] = 10,
-    precision: PrecisionOpt = "auto",
-    framework: FrameworkOpt = None,
-    tp: TpOpt = None,
-    pp: PpOpt = None,
-    cp: CpOpt = None,
-    ep: EpOpt = None,
-    zero: ZeroOpt = None,
-    recompute: RecomputeOpt = None,
-    micro_batch: MicroBatchOpt = None,
-    tp_across_nodes: TpAcrossNodesOpt = False,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
 ) -> None:
-    from capacity.cli.common import dump_json
+    from capacity.cli.common import dump_json, get_catalog
     from capacity.cli.scenario import build_scenario
     from capacity.errors import CapacityError
-    from capacity.estimate import estimate, plan_scenario
+    from capacity.estimate import estimate_with_plan
 
     if top <= 0:
         raise CapacityError(f"must be positive, got {top}", field="top")
-    scn, _ = build_scenario(
-        model=model,
-        params=params,
-        tokens=tokens,
-        cluster=cluster,
-        partition=partition,
-        nodes=nodes,
-        gpus=gpus,
-        mfu=None,
-        days=None,
-        budget=None,
-        seq_len=seq_len,
-        global_batch=global_batch,
-        precision=precision,
-        framework=framework,
-        tp=tp,
-        pp=pp,
-        cp=cp,
-        ep=ep,
-        zero=zero,
-        recompute=recompute,
-        micro_batch=micro_batch,
-        tp_across_nodes=tp_across_nodes,
-        catalog=catalog,
-    )
-    best = estimate(scn)
-    pl = plan_scenario(scn, best.n_gpus, top)
+    scn, _ = build_scenario(opts, get_catalog(catalog))
+    if scn.calibration is None:
+        raise CapacityError(
+            "the catalog has no efficiency calibration (catalogs/efficiency/calibration.toml)",
+            field="catalog",
+        )
+    best, pl = estimate_with_plan(scn, top)  # one search: the table and the estimate share it
+    assert pl is not None
     if json_out:
         print(dump_json(plan_json(pl, best)))
         return

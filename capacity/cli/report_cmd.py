@@ -1,21 +1,22 @@
 """`capacity report`: one training run as a self-contained HTML page.
 
-The command takes every option of `capacity estimate` (its signature is copied
-from `estimate_cmd.estimate`, so the two cannot drift apart) plus the output path,
-a title, the scaling law and the comparison currency.
+The command takes the shared scenario options (`capacity.cli.options`, the same as
+`capacity estimate`) plus the output path, a title, the scaling law and the
+comparison currency.
 """
 
 from __future__ import annotations
 
-import inspect
 import sys
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
-import capacity.cli.estimate_cmd as estimate_cmd
 from capacity.cli.law_io import LAW_HELP
+from capacity.cli.multisite_opts import InnerStepsOpt, SitesOpt, SyncOpt, WanGbpsOpt
+from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
+from capacity.inputs import ScenarioOptions
 
 HELP = """Write an HTML report of one training run: headline figures, memory per GPU,
 step time, strong scaling, the same run across the catalog, the scaling-law panel and
@@ -32,87 +33,45 @@ Examples:
   capacity report --params 13B --tokens 300B --cluster jean-zay/h100 --days 30 --json
 """
 
-# Options of `estimate` that are not part of the scenario.
-_NOT_SCENARIO = {"json_out"}
-
 
 def register(app: typer.Typer) -> None:
     app.command("report", help=HELP)(report)
 
 
-def _own_options() -> list[inspect.Parameter]:
-    kw = inspect.Parameter.KEYWORD_ONLY
-    return [
-        inspect.Parameter(
-            "output",
-            kw,
-            default=Path("report.html"),
-            annotation=Annotated[
-                Path, typer.Option("--output", "-o", help="HTML file to write.", dir_okay=False)
-            ],
-        ),
-        inspect.Parameter(
-            "title",
-            kw,
-            default=None,
-            annotation=Annotated[
-                str | None, typer.Option(help="Page title (default: model, tokens, system).")
-            ],
-        ),
-        inspect.Parameter(
-            "law",
-            kw,
-            default="epoch",
-            annotation=Annotated[str, typer.Option(help=LAW_HELP)],
-        ),
-        inspect.Parameter(
-            "currency",
-            kw,
-            default="EUR",
-            annotation=Annotated[str, typer.Option(help="Currency of the cluster comparison.")],
-        ),
-    ]
-
-
-def _signature() -> inspect.Signature:
-    base = inspect.signature(estimate_cmd.estimate, eval_str=True)
-    own = _own_options()
-    names = {p.name for p in own}  # the report's own meaning wins (e.g. --currency)
-    params = [
-        p.replace(kind=inspect.Parameter.KEYWORD_ONLY)
-        for p in base.parameters.values()
-        if p.name not in names
-    ]
-    return inspect.Signature([*params, *own])
-
-
 HTML_SUFFIXES = (".html", ".htm")
 
 
-def report(**kwargs: Any) -> None:
+@scenario_command()
+def report(
+    opts: ScenarioOptions,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="HTML file to write.", dir_okay=False)
+    ] = Path("report.html"),
+    title: Annotated[
+        str | None, typer.Option(help="Page title (default: model, tokens, system).")
+    ] = None,
+    law: Annotated[str, typer.Option(help=LAW_HELP)] = "epoch",
+    currency: Annotated[str, typer.Option(help="Currency of the cluster comparison.")] = "EUR",
+    catalog: CatalogOpt = None,
+    json_out: JsonOpt = False,
+    sites: SitesOpt = None,
+    sync: SyncOpt = "diloco",
+    inner_steps: InnerStepsOpt = None,
+    wan_gbps: WanGbpsOpt = None,
+) -> None:
     from capacity.cli.common import dump_json, get_catalog
     from capacity.cli.files import check_output_file, write_file
+    from capacity.cli.law_io import load_law
     from capacity.cli.scenario import build_scenario
     from capacity.errors import CapacityError
     from capacity.estimate import estimate
     from capacity.report.estimate_report import build_report, render_report, report_json
     from capacity.system import all_systems
 
-    output: Path = kwargs.pop("output")
-    title: str | None = kwargs.pop("title")
-    from capacity.cli.law_io import load_law
-
-    law = load_law(kwargs.pop("law"))
-    currency: str = kwargs.pop("currency").upper()
-    json_out: bool = bool(kwargs.pop("json_out", False))
-    sites: str | None = kwargs.pop("sites", None)
-    sync: str = kwargs.pop("sync", "diloco")
-    inner_steps: int | None = kwargs.pop("inner_steps", None)
-    wan_gbps: float | None = kwargs.pop("wan_gbps", None)
-    accepted = set(inspect.signature(build_scenario).parameters)
-    scenario_kwargs = {k: v for k, v in kwargs.items() if k in accepted and k not in _NOT_SCENARIO}
+    fitted_law = load_law(law)
+    currency = currency.upper()
     check_output_file(output, field="output", suffixes=HTML_SUFFIXES)
-    cat = get_catalog(scenario_kwargs.get("catalog"))
+    cat = get_catalog(catalog)
     rates = cat.exchange_rates
     if rates is not None and currency not in {rates.base, *rates.rates}:
         raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
@@ -123,16 +82,16 @@ def report(**kwargs: Any) -> None:
         from capacity.cli.multisite_opts import multisite_request, parse_sites, site_requests
 
         multisite_guard(
-            cluster=scenario_kwargs.get("cluster"),
-            partition=scenario_kwargs.get("partition"),
-            nodes=scenario_kwargs.get("nodes"),
-            gpus=scenario_kwargs.get("gpus"),
-            days=scenario_kwargs.get("days"),
+            cluster=opts.cluster,
+            partition=opts.partition,
+            nodes=opts.nodes,
+            gpus=opts.gpus,
+            days=opts.days,
         )
         site_requests(cat, sites)  # bad sites fail here, naming --sites
         first, first_nodes = parse_sites(cat, sites)[0]
-        scenario_kwargs.update(cluster=first, nodes=first_nodes)
-    scn, _defaults = build_scenario(**scenario_kwargs, cat=cat)
+        opts = opts.model_copy(update={"cluster": first, "nodes": first_nodes})
+    scn, _defaults = build_scenario(opts, cat)
     if sites is not None:
         from capacity.multisite import multisite_estimate
 
@@ -150,7 +109,7 @@ def report(**kwargs: Any) -> None:
         est,
         all_systems(cat),
         title=title,
-        law=law,
+        law=fitted_law,
         currency=currency,
         calibration=cat.efficiency.get("calibration"),
         multisite=multisite,
@@ -164,6 +123,3 @@ def report(**kwargs: Any) -> None:
     else:
         size_mb = len(page.encode("utf-8")) / 1e6
         print(f"wrote {output} ({size_mb:.1f} MB)", file=sys.stderr)
-
-
-report.__signature__ = _signature()  # type: ignore[attr-defined]

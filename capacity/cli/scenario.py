@@ -1,25 +1,18 @@
-"""Turn CLI options into a validated `Scenario` (shared by estimate, compare, report)."""
+"""Turn validated `ScenarioOptions` into a `Scenario` on the catalog (estimate, plan, report)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import Any, cast
 
 from capacity.catalog.loader import Catalog
 from capacity.catalog.schemas import ModelSpec, Precision
-from capacity.cli.common import (
-    DEFAULT_CLUSTER,
-    DEFAULT_MODEL,
-    DEFAULT_TOKENS,
-    get_catalog,
-    resolve_model,
-)
+from capacity.cli.common import resolve_model
 from capacity.errors import CapacityError
 from capacity.estimate import DEFAULT_GLOBAL_BATCH_TOKENS, Scenario
 from capacity.goodput import GoodputInputs
-from capacity.layout import HSDP, Optimizer
+from capacity.inputs import DEFAULT_CLUSTER, ScenarioOptions
+from capacity.layout import Optimizer
 from capacity.measured import MeasuredStep, parse_measured_steps
-from capacity.memory import OPTIMIZERS
 from capacity.planner.space import SearchSpace
 from capacity.system import System, resolve_system
 from capacity.throughput import default_precision
@@ -36,32 +29,17 @@ def parse_global_batch(text: str | None) -> float | None:
     return parse_quantity(text, field="global-batch")
 
 
-def goodput_inputs(
-    failure_rate: float | None,
-    restart_min: float | None,
-    checkpoint_gbps: float | None,
-    job_hours: float | None,
-    disabled: bool,
-) -> GoodputInputs:
+def goodput_inputs(opts: ScenarioOptions) -> GoodputInputs:
     """Goodput assumptions with the user's overrides (capacity.goodput documents the defaults)."""
-    for name, value in (
-        ("failure-rate", failure_rate),
-        ("restart-min", restart_min),
-    ):
-        if value is not None and value < 0:
-            raise CapacityError(f"must not be negative, got {value}", field=name)
-    for name, value in (("checkpoint-gbps", checkpoint_gbps), ("job-hours", job_hours)):
-        if value is not None and value <= 0:
-            raise CapacityError(f"must be positive, got {value}", field=name)
-    update: dict[str, Any] = {"enabled": not disabled}
-    if failure_rate is not None:
-        update["failure_rate_per_gpu_h"] = failure_rate
-    if restart_min is not None:
-        update["restart_min"] = restart_min
-    if checkpoint_gbps is not None:
-        update["checkpoint_gbyte_per_s_per_node"] = checkpoint_gbps
-    if job_hours is not None:
-        update["job_wall_limit_h"] = job_hours
+    update: dict[str, Any] = {"enabled": not opts.no_goodput}
+    if opts.failure_rate is not None:
+        update["failure_rate_per_gpu_h"] = opts.failure_rate
+    if opts.restart_min is not None:
+        update["restart_min"] = opts.restart_min
+    if opts.checkpoint_gbps is not None:
+        update["checkpoint_gbyte_per_s_per_node"] = opts.checkpoint_gbps
+    if opts.job_hours is not None:
+        update["job_wall_limit_h"] = opts.job_hours
     return GoodputInputs(**update)
 
 
@@ -101,11 +79,6 @@ def job_gpus(system: System, nodes: int | None, gpus: int | None) -> int | None:
                 field="gpus",
             )
     return gpus
-
-
-def _positive(name: str, value: int | None) -> None:
-    if value is not None and value <= 0:
-        raise CapacityError(f"must be positive, got {value}", field=name)
 
 
 def check_fixed_degrees(
@@ -154,22 +127,11 @@ def build_space(
 ) -> tuple[SearchSpace | None, int | None]:
     """Planner constraints from the layout flags, and the GPU count they imply (if any).
 
-    Flags fix their dimension; the planner chooses the others. Values that cannot work
-    for the model are refused here, naming the flag.
+    Flags fix their dimension; the planner chooses the others. Ranges and choices are
+    checked by `ScenarioOptions`; values that cannot work for this model or node are
+    refused here, naming the flag.
     """
     degrees = {"tp": tp, "pp": pp, "dp": dp, "cp": cp, "ep": ep, "vpp": vpp}
-    for name, value in {**degrees, "micro-batch": micro_batch}.items():
-        _positive(name, value)
-    if zero is not None and not 0 <= zero <= HSDP:
-        raise CapacityError(f"ZeRO stage must be 0-3, or 4 for HSDP, got {zero}", field="zero")
-    if recompute is not None and recompute not in RECOMPUTES:
-        raise CapacityError(
-            f"'{recompute}' is not one of {', '.join(RECOMPUTES)}", field="recompute"
-        )
-    if optimizer is not None and optimizer not in OPTIMIZERS:
-        raise CapacityError(
-            f"'{optimizer}' is not one of {', '.join(OPTIMIZERS)}", field="optimizer"
-        )
     given = [*degrees.values(), zero, recompute, micro_batch, sequence_parallel, optimizer]
     if all(v is None for v in given) and not tp_across_nodes:
         return None, None
@@ -223,80 +185,35 @@ def build_space(
     return space, implied
 
 
-def build_scenario(
-    *,
-    model: str | None,
-    params: str | None,
-    tokens: str,
-    cluster: str | None,
-    partition: str | None,
-    nodes: int | None,
-    gpus: int | None,
-    mfu: float | None,
-    days: float | None,
-    budget: str | None,
-    seq_len: int | None,
-    global_batch: str,
-    precision: str,
-    tp: int | None = None,
-    pp: int | None = None,
-    dp: int | None = None,
-    zero: int | None = None,
-    recompute: str | None = None,
-    micro_batch: int | None = None,
-    catalog: Sequence[str] | None = None,
-    cat: Catalog | None = None,
-    cp: int | None = None,
-    ep: int | None = None,
-    vpp: int | None = None,
-    sequence_parallel: bool | None = None,
-    optimizer: str | None = None,
-    tp_across_nodes: bool = False,
-    measured_step_time: float | None = None,
-    measured_steps: str | None = None,
-    failure_rate: float | None = None,
-    restart_min: float | None = None,
-    checkpoint_gbps: float | None = None,
-    job_hours: float | None = None,
-    no_goodput: bool = False,
-    framework: str | None = None,
-) -> tuple[Scenario, str]:
-    """Return the scenario and a description of the defaults used ('' if none)."""
+def build_scenario(opts: ScenarioOptions, cat: Catalog) -> tuple[Scenario, str]:
+    """The scenario of validated options on the catalog, and the defaults it used ('' if none).
+
+    Resolves what needs the catalog or a file (model, system, framework, measured
+    steps) and checks the layout flags against the model and the node.
+    """
     from capacity.budget import parse_budget
 
-    cat = cat or get_catalog(catalog)
-    defaults = []
-    if model is None and params is None:
-        defaults.append(f"model {DEFAULT_MODEL}")
-    if cluster is None:
-        defaults.append(f"cluster {DEFAULT_CLUSTER}")
-    if tokens == DEFAULT_TOKENS:
-        defaults.append(f"{DEFAULT_TOKENS} tokens")
-    if seq_len is not None and seq_len <= 0:
-        raise CapacityError(f"must be positive, got {seq_len}", field="seq-len")
-    if days is not None and days <= 0:
-        raise CapacityError(f"must be positive, got {days}", field="days")
-    n_tokens = parse_quantity(tokens, field="tokens")
-    parsed_budget = parse_budget(budget) if budget else None
-    spec = resolve_model(cat, model, params, seq_len)
-    system = resolve_system(cat, cluster or DEFAULT_CLUSTER, partition)
-    n_gpus = job_gpus(system, nodes, gpus)
+    n_tokens = parse_quantity(opts.tokens, field="tokens")
+    parsed_budget = parse_budget(opts.budget) if opts.budget else None
+    spec = resolve_model(cat, opts.model, opts.params, opts.seq_len)
+    system = resolve_system(cat, opts.cluster or DEFAULT_CLUSTER, opts.partition)
+    n_gpus = job_gpus(system, opts.nodes, opts.gpus)
     space, implied = build_space(
         spec,
         n_gpus=n_gpus,
         gpus_per_node=system.gpus_per_node,
-        tp=tp,
-        pp=pp,
-        dp=dp,
-        cp=cp,
-        ep=ep,
-        vpp=vpp,
-        zero=zero,
-        recompute=recompute,
-        micro_batch=micro_batch,
-        sequence_parallel=sequence_parallel,
-        optimizer=optimizer,
-        tp_across_nodes=tp_across_nodes,
+        tp=opts.tp,
+        pp=opts.pp,
+        dp=opts.dp,
+        cp=opts.cp,
+        ep=opts.ep,
+        vpp=opts.vpp,
+        zero=opts.zero,
+        recompute=opts.recompute,
+        micro_batch=opts.micro_batch,
+        sequence_parallel=opts.sequence_parallel,
+        optimizer=opts.optimizer,
+        tp_across_nodes=opts.tp_across_nodes,
     )
     if n_gpus is None and implied is not None:
         if implied % system.gpus_per_node:
@@ -306,29 +223,25 @@ def build_scenario(
                 field="dp",
             )
         n_gpus = implied
-    if measured_step_time is not None and measured_step_time <= 0:
-        raise CapacityError(
-            f"must be positive, got {measured_step_time}", field="measured-step-time"
-        )
+    batch = parse_global_batch(opts.global_batch)
     scn = Scenario(
         model=spec,
         tokens=n_tokens,
         system=system,
         n_gpus=n_gpus,
-        seq_len=seq_len,
-        global_batch_tokens=parse_global_batch(global_batch) or DEFAULT_GLOBAL_BATCH_TOKENS,
-        global_batch_auto=parse_global_batch(global_batch) is None,
+        seq_len=opts.seq_len,
+        global_batch_tokens=batch or DEFAULT_GLOBAL_BATCH_TOKENS,
+        global_batch_auto=batch is None,
         space=space,
-        mfu=mfu,
-        precision=parse_precision(precision, system),
-        days=days,
+        mfu=opts.mfu,
+        precision=parse_precision(opts.precision, system),
+        days=opts.days,
         budget=parsed_budget,
         exchange_rates=cat.exchange_rates,
         calibration=cat.efficiency.get("calibration"),
-        goodput=goodput_inputs(failure_rate, restart_min, checkpoint_gbps, job_hours, no_goodput),
-        measured_step_time_s=measured_step_time,
-        measured_steps=_measured_steps(measured_steps),
-        framework=None if framework is None else cat.framework(framework),
+        goodput=goodput_inputs(opts),
+        measured_step_time_s=opts.measured_step_time,
+        measured_steps=_measured_steps(opts.measured_steps),
+        framework=None if opts.framework is None else cat.framework(opts.framework),
     )
-    only_defaults = model is None and params is None and cluster is None
-    return scn, ", ".join(defaults) if only_defaults else ""
+    return scn, opts.defaults_used

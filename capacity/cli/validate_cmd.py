@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from capacity.cli.estimate_cmd import CatalogOpt, JsonOpt
+from capacity.cli.options import CatalogOpt, JsonOpt
 
 
 def register(app: typer.Typer) -> None:
