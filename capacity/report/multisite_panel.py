@@ -118,7 +118,9 @@ def section(ms: MultiSiteEstimate) -> str:
         f"<p>{len(ms.sites)} sites, {h.esc(METHOD_NAMES[ms.method])}{h.esc(h_text)}; WAN "
         f"{ms.wan_gbit_per_s:g} Gbit/s ({h.esc(ms.wan_origin)}). Needed for {h.esc(need)}. "
         f"Against {h.esc(ms.best_single_site)} alone ({ms.best_single_wall_h / 24:,.1f} days) "
-        f"the run {h.esc(saved)} once the extra tokens for the same loss are counted.</p>"
+        f"the run {h.esc(saved)} once the extra tokens for the same loss are counted. "
+        f"The sections below this one show the first site, {h.esc(ms.sites[0].system_id)}, "
+        "running the whole training alone.</p>"
     )
     notes = h.bullet_list([*ms.notes, *q.notes, *ms.assumptions], cls="small")
     body = (
