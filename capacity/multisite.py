@@ -662,7 +662,9 @@ def multisite_estimate(req: MultiSiteRequest) -> MultiSiteEstimate:
             f"{pct:+.2f} % loss vs synchronous training at equal tokens ({PENALTY_SOURCE}; "
             f"{H_SOURCE}); Streaming DiLoCo matches DiLoCo (arXiv:2501.18512 Table 5)",
             *qnotes,
-            "table losses are rounded to 0.01 (about +-0.2 %)",
+            "table losses are rounded to 0.01 (about +-0.2 %); at this size 0.1 % of loss is "
+            f"worth {1 / token_efficiency(params, 0.1) - 1:.0%} more tokens, so the extra "
+            "tokens are as uncertain as the penalty",
             f"extra tokens for the same loss: the penalty read as a token efficiency at "
             f"{TOKENS_PER_PARAM_OF_TABLES.value:g} tokens/parameter on {EPOCH.name} "
             f"({TOKENS_PER_PARAM_OF_TABLES.source})",
