@@ -69,10 +69,11 @@ def check_request(call: Call, system: System, node_hours: float, months: int) ->
     hi = entry.max_request if entry and entry.max_request else call.max_request
     pool = entry.pool_per_cutoff if entry else None
     src = (entry.source_for("max_request") if entry else None) or call.source_for("max_request")
-    if requested is None:
-        warnings.append(
+    if requested is None:  # not a breach: the applicant states the hours per GPU type
+        notes.append(
             f"{call.name} counts {label}, and the catalog has no sourced factor converting "
-            f"{system.name} hours to them: the request cannot be checked against the call"
+            f"{system.name} hours to them: the request cannot be checked against the call; "
+            "state it in the system's own unit"
         )
     else:
         if billed is not None and billed.per_node_hour != 1 and call.unit != "node-hour":

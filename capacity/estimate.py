@@ -356,7 +356,7 @@ def estimate_with_plan(scn: Scenario, top: int = 1) -> tuple[Estimate, Plan | No
         reasons += budget_reasons(
             scn.budget, fpt.model * scn.tokens, wall_h, run, system, scn.exchange_rates
         )
-    queue = choose_queue(system, n_nodes)
+    queue = choose_queue(system, n_nodes, prod_h)
     if queue.message and (queue.queue is None or not queue.queue.default):
         notes.append(queue.message)
     if gp.jobs > 1 and gp.inputs.job_wall_limit_h is not None:

@@ -60,8 +60,11 @@ def limits(q: Queue, gpus_per_node: int) -> str:
     return ", ".join([*size, f"{q.max_wall_time_h:g} h"])
 
 
-def choose_queue(system: System, nodes: float) -> QueueChoice:
-    """The queue a job of `nodes` whole nodes runs in, and the wall time that chains it."""
+def choose_queue(system: System, nodes: float, wall_h: float | None = None) -> QueueChoice:
+    """The queue a job of `nodes` whole nodes runs in, and the wall time that chains it.
+
+    With the run's wall-clock `wall_h`, a queue that holds the whole run wins (the default
+    one first: a 2-hour job stays in the normal QoS); otherwise the longest wall time."""
     if not system.queues:
         return QueueChoice(queue=None, wall_limit_h=system.max_wall_time_h, admits=True)
     gpus = nodes * system.gpus_per_node
@@ -74,10 +77,14 @@ def choose_queue(system: System, nodes: float) -> QueueChoice:
             admits=False,
             message=f"no QoS of {system.name} admits {nodes:g} nodes: {listed}",
         )
-    best = min(
-        fit,
-        key=lambda q: (q.debug, q.special_access is not None, -q.max_wall_time_h, not q.default),
-    )
+
+    def rank(q: Queue) -> tuple[bool, bool, bool, bool, float]:
+        short = wall_h is not None and q.max_wall_time_h < wall_h
+        covers = not short and wall_h is not None
+        default_first = not q.default if covers else False
+        return (q.debug, q.special_access is not None, short, default_first, -q.max_wall_time_h)
+
+    best = min(fit, key=rank)
     return QueueChoice(
         queue=best, wall_limit_h=best.max_wall_time_h, admits=True, message=describe(best, system)
     )

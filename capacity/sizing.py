@@ -45,7 +45,8 @@ def run_goodput(scn: Scenario, n_gpus: int, productive_hours: float) -> Goodput:
     state = param_counts(scn.model).total * (w + o)  # weights + optimizer state in the checkpoint
     inputs = scn.goodput
     # The queue the job fits sets the chain length (Jean Zay: 20 h at 512 GPUs, not 100 h).
-    wall_limit_h = choose_queue(scn.system, n_gpus / scn.system.gpus_per_node).wall_limit_h
+    nodes = n_gpus / scn.system.gpus_per_node
+    wall_limit_h = choose_queue(scn.system, nodes, productive_hours).wall_limit_h
     if inputs.job_wall_limit_h is None and wall_limit_h is not None:
         inputs = inputs.model_copy(update={"job_wall_limit_h": wall_limit_h})
     return goodput(

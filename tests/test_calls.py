@@ -98,7 +98,7 @@ def test_request_checked_against_the_call(catalog):
     genci = check_request(
         catalog.call("genci-dynamic-access"), resolve_system(catalog, "jean-zay/h100"), 1000, 12
     )
-    assert genci.requested is None and "cannot be checked" in genci.warnings[0]
+    assert genci.requested is None and "cannot be checked" in genci.notes[0]
 
 
 def test_largest_remainder_keeps_the_sum():
@@ -133,3 +133,39 @@ def test_measured_evidence_series(catalog):
     assert ev.weak_tokens_per_gpu == 36_864 and len(ev.weak) == 3
     assert ev.strong_batch_tokens is None and ev.notes
     assert all(p.anchored_step_s is not None for p in ev.points)
+
+
+def test_example_packs_carry_call_units_queues_and_measurements(catalog):
+    from capacity.campaign.io import load_plan
+    from capacity.report.proposal import _quarter_rows, render_csv
+
+    examples = ROOT / "examples" / "campaigns"
+    _c, lumi = load_plan(examples / "lumi-1.8b-eurohpc-regular.toml", catalog)
+    s = lumi.systems[0]
+    chk = s.call_check
+    # EuroHPC counts node-hours, LUMI bills GPU-hours (4 per node-hour, LUMI billing policy)
+    assert chk is not None and chk.unit == "node-hour" and s.billing_unit == "gpu-hour"
+    assert chk.requested == pytest.approx(s.total / 4)
+    assert s.evidence is not None and s.evidence.points
+    main = next(r for r in lumi.runs if r.kind == "main")
+    assert main.queues == ("standard-g",) and main.steps and main.step_time_s
+    assert main.estimates[0].scenario.measured_steps  # the request is re-anchored
+    _c, leo = load_plan(examples / "leonardo-7b-eurohpc-ai.toml", catalog)
+    assert leo.systems[0].call_check is not None
+    assert "boost_qos_bprod" in next(r for r in leo.runs if r.kind == "main").queues
+    # shown quarters add up to the shown totals; CSV run rows + contingency = total
+    for plan in (lumi, leo):
+        for sp in plan.systems:
+            _h, rows = _quarter_rows(plan, sp)
+            for row in rows:
+                parts = [int(c.replace(",", "")) for c in row[3:-1] if c not in ("", "–")]
+                if parts:
+                    assert sum(parts) == int(row[-1].replace(",", "")), row
+    import csv as csv_mod
+    import io
+
+    rows = list(csv_mod.DictReader(io.StringIO(render_csv(leo))))
+    body = [r for r in rows if not r["run"].startswith("(") or r["run"] == "(contingency)"]
+    total = next(r for r in rows if r["run"] == "(total)")
+    for col in ("units", "energy_mwh", "co2_t"):
+        assert sum(float(r[col]) for r in body) == pytest.approx(float(total[col]), rel=1e-6)

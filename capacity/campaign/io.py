@@ -17,8 +17,9 @@ from capacity.campaign.plan import plan_campaign
 from capacity.campaign.result import CampaignPlan
 from capacity.campaign.spec import Campaign, CampaignError
 from capacity.catalog.loader import Catalog
-from capacity.catalog.schemas import ModelSpec
+from capacity.catalog.schemas import Call, ModelSpec
 from capacity.errors import CapacityError
+from capacity.measured import MeasuredStep
 from capacity.system import System, resolve_system
 
 _TABLES = {"campaign": "[campaign]", "storage": "[storage]"}
@@ -144,10 +145,38 @@ def _bare(exc: CapacityError) -> str:
     return str(exc.args[0]) if exc.args else str(exc)
 
 
+def resolve_calls_and_measurements(
+    campaign: Campaign, catalog: Catalog, path: Path
+) -> tuple[dict[str, Call], dict[str, tuple[MeasuredStep, ...]]]:
+    """The access call and the measured steps (CSV next to the campaign) per [[systems]] id."""
+    from capacity.catalog.runs_io import read_csv_rows
+    from capacity.measured import parse_measured_steps
+
+    calls: dict[str, Call] = {}
+    measured: dict[str, tuple[MeasuredStep, ...]] = {}
+    for i, entry in enumerate(campaign.systems):
+        where = f"systems[{i}] '{entry.id}'"
+        try:
+            if entry.call is not None:
+                calls[entry.id] = catalog.call(entry.call)
+            if entry.measured_steps is not None:
+                csv_path = path.parent / entry.measured_steps
+                measured[entry.id] = parse_measured_steps(
+                    read_csv_rows(csv_path, "measured_steps"), str(csv_path)
+                )
+        except CapacityError as exc:
+            field = "call" if entry.call is not None and entry.id not in calls else None
+            raise CampaignError(
+                _bare(exc), entry=where, field=field or "measured_steps", path=str(path)
+            ) from None
+    return calls, measured
+
+
 def load_plan(path: Path, catalog: Catalog) -> tuple[Campaign, CampaignPlan]:
     """Read, validate, resolve and plan: the whole of `capacity proposal` but the writing."""
     campaign = read_campaign(path)
     systems, models = resolve(campaign, catalog, str(path))
+    calls, measured = resolve_calls_and_measurements(campaign, catalog, path)
     try:
         plan = plan_campaign(
             campaign,
@@ -156,6 +185,8 @@ def load_plan(path: Path, catalog: Catalog) -> tuple[Campaign, CampaignPlan]:
             catalog.exchange_rates,
             catalog.efficiency.get("calibration"),
             catalog.wan,
+            calls=calls,
+            measured=measured,
         )
     except CampaignError as exc:
         raise exc.with_path(str(path)) from None

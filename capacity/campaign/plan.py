@@ -22,6 +22,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
+from capacity.calls import check_request
 from capacity.campaign.multisite_runs import plan_multisite_run
 from capacity.campaign.result import (
     CampaignPlan,
@@ -42,8 +43,17 @@ from capacity.campaign.spec import (
     CampaignSystem,
     entry_name,
 )
-from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, WanSite
+from capacity.catalog.schemas import (
+    Call,
+    EfficiencyCalibration,
+    ExchangeRates,
+    ModelSpec,
+    WanSite,
+)
 from capacity.cost import Money
+from capacity.evidence import measured_evidence, predicted_weak_scaling
+from capacity.measured import MeasuredStep
+from capacity.queues import choose_queue
 from capacity.system import System
 from capacity.units import HOURS_PER_DAY
 from capacity.verdict import Assumption
@@ -77,13 +87,19 @@ def plan_campaign(
     rates: ExchangeRates | None = None,
     calibration: EfficiencyCalibration | None = None,
     wan: Mapping[str, WanSite] | None = None,
+    *,
+    calls: Mapping[str, Call] | None = None,
+    measured: Mapping[str, tuple[MeasuredStep, ...]] | None = None,
 ) -> CampaignPlan:
     """Cost every run and add the request up per system and quarter.
 
     systems: [[systems]] id -> resolved System; models: run name -> ModelSpec (training runs);
     calibration: the step-time model's efficiencies (the planner), None for the MFU path;
-    wan: catalog WAN records by cluster id, for runs spread over several systems (`sites`).
+    wan: catalog WAN records by cluster id, for runs spread over several systems (`sites`);
+    calls: the access call per [[systems]] id; measured: benchmark steps per [[systems]] id.
     """
+    calls = calls or {}
+    measured = measured or {}
     campaign.check_references()
     info = campaign.campaign
     quarters = quarters_of(info.start, info.months)
@@ -119,19 +135,19 @@ def plan_campaign(
                 rates,
                 calibration,
                 warnings,
+                measured.get(run.system, ()) if _measured_model(campaign, run) else (),
             )
         )
-    for rp in run_plans:
-        if rp.jobs_chained > 1:
-            sys_ = systems[rp.system_id]
-            notes.append(
-                f"{rp.entry}: a run takes {max(rp.wall_clock_h_per_job):,.0f} h, longer than the "
-                f"{sys_.max_wall_time_h:g} h job limit of {sys_.name}: "
-                f"{rp.jobs_chained} chained jobs, restarting from checkpoints"
-            )
+    notes += _queue_notes(run_plans, systems)
     sys_plans = [
         _plan_system(i, entry, systems[entry.id], run_plans, info, period_h, warnings)
         for i, entry in enumerate(campaign.systems)
+    ]
+    sys_plans = [
+        _with_call_and_evidence(
+            s, calls.get(s.id), measured.get(s.id, ()), campaign, models, run_plans, warnings
+        )
+        for s in sys_plans
     ]
     return CampaignPlan(
         info=info,
@@ -162,6 +178,13 @@ def _plan_system(
     mine = [r for r in runs if r.system_id == entry.id]
     if not mine:
         warn("other", "no run uses this system")
+    if entry.dataset_tb == 0 and any(r.tokens is not None for r in mine):
+        warn("data", "dataset_tb is 0: the training data's storage is missing from the request")
+    # Runs placed in the same quarter may overlap: the nodes they hold at once, at most.
+    peak_by_q: dict[int, int] = {}
+    for r in mine:
+        for q in r.quarters:
+            peak_by_q[q] = peak_by_q.get(q, 0) + r.peak_concurrent_nodes
     margin = 1 + info.contingency_fraction
     by_q: dict[int, float] = {}
     for r in mine:
@@ -238,13 +261,91 @@ def _plan_system(
         dataset_tb=entry.dataset_tb,
         checkpoint_tb=sum(r.checkpoint_tb for r in mine),
         peak_job_nodes=max((r.peak_nodes for r in mine), default=0),
-        peak_concurrent_nodes=max((r.peak_concurrent_nodes for r in mine), default=0),
+        peak_concurrent_nodes=max(peak_by_q.values(), default=0),
+        peak_nodes_by_quarter=dict(sorted(peak_by_q.items())),
         longest_job_h=max((max(r.wall_clock_h_per_job) for r in mine), default=0.0),
         energy_mwh=None if energy is None else energy * margin,
         co2_t=None if co2 is None else co2 * margin,
         cost=cost,
         cost_converted=conv,
     )
+
+
+def _measured_model(campaign: Campaign, run: Any) -> bool:
+    """Measured steps re-anchor the runs of the model that was measured: the system's
+    `measured_steps_model`, else the model of its first main run (others keep the model)."""
+    entry = next((e for e in campaign.systems if e.id == run.system), None)
+    if entry is None or entry.measured_steps is None or run.model is None:
+        return False
+    model = entry.measured_steps_model
+    if model is None:
+        mains = [r for r in campaign.runs if r.system == run.system and r.kind == "main"]
+        model = mains[0].model if mains else None
+    return model == run.model
+
+
+def _queue_notes(runs: list[RunPlan], systems: Mapping[str, System]) -> list[str]:
+    """Which QoS each job size needs, the chains they make, and evenly spread runs."""
+    out = []
+    for rp in runs:
+        sys_ = systems.get(rp.system_id)
+        if sys_ is None:
+            continue
+        walls = rp.wall_clock_h_per_job
+        for n, name, w in zip(rp.node_counts, rp.queues, walls, strict=False):
+            ch = choose_queue(sys_, n, w)
+            if name is not None and ch.queue is not None and not ch.queue.default:
+                out.append(f"{rp.entry}: {n} nodes run in {ch.message}")
+        if rp.jobs_chained > 1:
+            ch = choose_queue(sys_, max(rp.node_counts), max(walls))
+            what = (
+                f"the {ch.wall_limit_h:g} h wall time of {ch.name}"
+                if ch.name
+                else (f"the {sys_.max_wall_time_h:g} h job limit of {sys_.name}")
+            )
+            out.append(
+                f"{rp.entry}: a run takes {max(rp.wall_clock_h_per_job):,.0f} h, longer than "
+                f"{what}: {rp.jobs_chained} chained jobs, restarting from checkpoints"
+            )
+        if rp.kind == "main" and len(rp.quarters) > 1:
+            out.append(
+                f"{rp.entry}: its hours are spread evenly over "
+                f"{', '.join(f'Q{q}' for q in rp.quarters)} (the plan does not date the run "
+                "inside its quarters)"
+            )
+    return out
+
+
+def _with_call_and_evidence(
+    s: SystemPlan,
+    call: Call | None,
+    steps: tuple[MeasuredStep, ...],
+    campaign: Campaign,
+    models: Mapping[str, ModelSpec],
+    runs: list[RunPlan],
+    warnings: list[CampaignWarning],
+) -> SystemPlan:
+    """The system's request checked against its call; its measured steps as evidence."""
+    update: dict[str, Any] = {}
+    if call is not None:
+        chk = check_request(call, s.system, s.node_hours, campaign.campaign.months)
+        update["call_check"] = chk
+        warnings += [CampaignWarning(entry=s.entry, code="call", message=w) for w in chk.warnings]
+    if steps:
+        mine = [r for r in runs if r.system_id == s.id and r.estimates]
+        anchored = [r for r in mine if r.estimates[0].scenario.measured_steps]
+        main = [r for r in anchored if r.kind == "main"] or anchored
+        if main:
+            scn = main[0].estimates[0].scenario
+            src = next((e.measured_steps_source for e in campaign.systems if e.id == s.id), None)
+            ev = measured_evidence(scn, steps, src)
+            update["evidence"] = ev
+            per_gpu = ev.weak_tokens_per_gpu or (
+                ev.points[0].global_batch_tokens / ev.points[0].gpus
+            )
+            counts = sorted({p.gpus for p in ev.points} | {scn.n_gpus or 0} - {0})
+            update["weak_predicted"] = tuple(predicted_weak_scaling(scn, per_gpu, counts))
+    return s.model_copy(update=update) if update else s
 
 
 def _assumptions(

@@ -7,14 +7,17 @@ Frozen pydantic models; `CampaignPlan.to_json` is the stable `--json` document o
 from __future__ import annotations
 
 import datetime as dt
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
 from capacity import fmt
+from capacity.calls import CallCheck
 from capacity.campaign.spec import CampaignInfo, RunKind, entry_name
 from capacity.cost import Money
 from capacity.estimate import Estimate
+from capacity.evidence import Evidence
 from capacity.system import System
 from capacity.verdict import Assumption
 
@@ -41,7 +44,7 @@ class CampaignWarning(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     entry: str  # "runs[0] 'main'" or "systems[1] 'cloud'"
-    code: Literal["partition", "allocation", "period", "memory", "access", "other"]
+    code: Literal["partition", "allocation", "period", "memory", "access", "call", "data", "other"]
     message: str
 
     def __str__(self) -> str:
@@ -83,10 +86,24 @@ class RunPlan(BaseModel):
     estimates: tuple[Estimate, ...]  # training runs only, one per node count
     mfu: float | None
     feasible: bool
+    queues: tuple[str | None, ...] = ()  # the QoS each node count runs in (None: no rules)
 
     @property
     def entry(self) -> str:
         return entry_name("runs", self.index, self.name)
+
+    @property
+    def steps(self) -> int | None:
+        """Optimizer steps of one run (training runs): tokens / global batch."""
+        if self.tokens is None or not self.estimates:
+            return None
+        batch = self.estimates[0].global_batch_tokens
+        return None if not batch else math.ceil(self.tokens / batch)
+
+    @property
+    def step_time_s(self) -> float | None:
+        """Predicted time per optimizer step at the first node count (None on the MFU path)."""
+        return self.estimates[0].step_time_s if self.estimates else None
 
     @property
     def describe(self) -> str:
@@ -131,6 +148,11 @@ class SystemPlan(BaseModel):
     co2_t: float | None  # with margin
     cost: Money | None  # with margin, in the system's currency
     cost_converted: Money | None  # in the campaign currency
+    # Proposal (issue #13): the call check, measured evidence, nodes in use per quarter.
+    call_check: CallCheck | None = None
+    evidence: Evidence | None = None
+    weak_predicted: tuple[tuple[int, float | None], ...] = ()
+    peak_nodes_by_quarter: dict[int, int] = {}
 
     @property
     def entry(self) -> str:
@@ -208,6 +230,11 @@ class CampaignPlan(BaseModel):
                     "co2_t": s.co2_t,
                     "cost": money(s.cost),
                     "cost_converted": money(s.cost_converted),
+                    "peak_nodes_by_quarter": {
+                        f"Q{q}": n for q, n in s.peak_nodes_by_quarter.items()
+                    },
+                    "call": None if s.call_check is None else _call_json(s.call_check),
+                    "measured": None if s.evidence is None else _evidence_json(s.evidence),
                 }
                 for s in self.systems
             ],
@@ -234,6 +261,9 @@ class CampaignPlan(BaseModel):
                     "checkpoint_tb": r.checkpoint_tb,
                     "mfu": r.mfu,
                     "feasible": r.feasible,
+                    "queues": list(r.queues),
+                    "steps": r.steps,
+                    "step_time_s": r.step_time_s,
                 }
                 for r in self.runs
             ],
@@ -246,6 +276,28 @@ class CampaignPlan(BaseModel):
             "warnings": [str(w) for w in self.warnings],
             "notes": list(self.notes),
         }
+
+
+def _call_json(c: CallCheck) -> dict[str, Any]:
+    return {
+        "id": c.call_id,
+        "unit": c.unit,
+        "requested": c.requested,
+        "min_request": c.min_request,
+        "max_request": c.max_request,
+        "pool_per_cutoff": c.pool_per_cutoff,
+        "share_of_pool": c.share_of_pool,
+        "warnings": list(c.warnings),
+    }
+
+
+def _evidence_json(ev: Evidence) -> dict[str, Any]:
+    return {
+        "source": ev.source,
+        "points": [p.model_dump() for p in ev.points],
+        "strong_batch_tokens": ev.strong_batch_tokens,
+        "weak_tokens_per_gpu": ev.weak_tokens_per_gpu,
+    }
 
 
 def sum_or_none(values: Any) -> float | None:

@@ -26,6 +26,8 @@ from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, Model
 from capacity.cost import Money, RunCost, convert, run_cost
 from capacity.errors import CapacityError
 from capacity.estimate import Estimate, Scenario, estimate
+from capacity.measured import MeasuredStep
+from capacity.queues import choose_queue
 from capacity.system import System
 from capacity.units import HOURS_PER_DAY
 from capacity.workload import param_counts
@@ -60,6 +62,7 @@ def _run_cost_at(
     rates: ExchangeRates | None,
     calibration: EfficiencyCalibration | None,
     where: str,
+    measured: tuple[MeasuredStep, ...] = (),
 ) -> tuple[Estimate | None, RunCost, float]:
     """One job of the run on `nodes` nodes: its estimate (training runs), cost and wall-clock."""
     n_gpus = nodes * system.gpus_per_node
@@ -80,6 +83,8 @@ def _run_cost_at(
                 precision=_precision(system),
                 exchange_rates=rates,
                 calibration=calibration,
+                # benchmark measurements on this system re-anchor the model (issue #13)
+                measured_steps=measured if run.mfu is None else (),
             )
         )
     except CapacityError as exc:
@@ -95,6 +100,7 @@ def _cost_run(
     calibration: EfficiencyCalibration | None,
     warn: Any,
     where: str,
+    measured: tuple[MeasuredStep, ...] = (),
 ) -> _Costed:
     """Add up hours, energy, CO2 and cost over the run's node counts, times `count`."""
     estimates: list[Estimate] = []
@@ -105,7 +111,7 @@ def _cost_run(
     cost: Money | None = None
     memory_ok = True
     for nodes in run.node_counts:
-        est, rc, wall = _run_cost_at(run, nodes, system, model, rates, calibration, where)
+        est, rc, wall = _run_cost_at(run, nodes, system, model, rates, calibration, where, measured)
         if est is not None:
             estimates.append(est)
             for reason in est.reasons:
@@ -215,17 +221,29 @@ def plan_run(
     rates: ExchangeRates | None,
     calibration: EfficiencyCalibration | None,
     warnings: list[CampaignWarning],
+    measured: tuple[MeasuredStep, ...] = (),
 ) -> RunPlan:
     where = entry_name("runs", index, run.name)
 
     def warn(code: Any, message: str) -> None:
         warnings.append(CampaignWarning(entry=where, code=code, message=message))
 
-    costed = _cost_run(run, system, model, rates, calibration, warn, where)
+    costed = _cost_run(run, system, model, rates, calibration, warn, where, measured)
     partition_ok = _partition_ok(run, system, warn)
+    # Each job size runs in the queue (QoS) that admits it and is chained by its wall time.
+    choices = [
+        choose_queue(system, n, w) for n, w in zip(run.node_counts, costed.walls_h, strict=True)
+    ]
+    for n, ch in zip(run.node_counts, choices, strict=True):
+        if not ch.admits and ch.message:
+            partition_ok = False
+            warn("partition", ch.message)
+        elif ch.special_access:
+            warn("partition", f"{n} nodes: {ch.message}")
     jobs_chained = 1
-    if system.max_wall_time_h is not None:
-        jobs_chained = max(math.ceil(w / system.max_wall_time_h) for w in costed.walls_h)
+    for w, ch in zip(costed.walls_h, choices, strict=True):
+        if ch.wall_limit_h is not None:
+            jobs_chained = max(jobs_chained, math.ceil(w / ch.wall_limit_h))
     period_ok, qs, calendar_h = _period_ok(
         run, quarters, campaign.campaign.months, costed.walls_h, warn
     )
@@ -265,4 +283,5 @@ def plan_run(
         estimates=costed.estimates,
         mfu=costed.estimates[0].throughput.mfu if costed.estimates else None,
         feasible=costed.memory_ok and partition_ok and period_ok,
+        queues=tuple(ch.name for ch in choices),
     )

@@ -118,6 +118,17 @@ class CampaignSystem(_Frozen):
         default=None, gt=0, description="ceiling of the request, in the system's billing unit"
     )
     dataset_tb: float = Field(default=0.0, ge=0, description="training data stored there")
+    # Proposal (issue #13): the access call the request goes to, and benchmark measurements.
+    call: str | None = Field(default=None, description="catalogs/calls id or alias")
+    measured_steps: str | None = Field(
+        default=None, description="measured-steps CSV (relative to the campaign file)"
+    )
+    measured_steps_source: str | None = Field(
+        default=None, description="where and on what machine the steps were measured"
+    )
+    measured_steps_model: str | None = Field(
+        default=None, description="catalog model measured (default: the first main run's)"
+    )
 
     @field_validator("allocation", mode="before")
     @classmethod

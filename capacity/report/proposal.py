@@ -22,6 +22,7 @@ from capacity.report import html as h
 from capacity.report.data import STRONG_SCALING_EFFICIENCY_FLOOR, interval_of, strong_scaling
 from capacity.report.estimate_report import memory_args, validation_assumptions
 from capacity.report.law_evidence import law_evidence_html, law_evidence_markdown, main_targets
+from capacity.rounding import largest_remainder
 from capacity.scaling.fit import LawFit
 from capacity.validation.runs import parse_runs
 
@@ -83,44 +84,28 @@ def _md_table(headers: Sequence[str], rows: Sequence[Sequence[object]], right: i
 
 
 def _quarter_rows(plan: CampaignPlan, s: SystemPlan) -> tuple[list[str], list[list[str]]]:
+    """Run x quarter table. Shown parts add up to shown totals (largest-remainder rounding)."""
     qs = plan.quarters
     headers = ["run", "kind", "what", *(q.label for q in qs), "total"]
     rows: list[list[str]] = []
     for r in plan.runs:
         if r.system_id != s.id:
             continue
-        rows.append(
-            [
-                r.name,
-                r.kind,
-                r.describe,
-                *(_int_or_dash(r.units_by_quarter.get(q.index)) for q in qs),
-                h.fmt_int(r.units),
-            ]
-        )
-    rows.append(
-        [
-            "subtotal",
-            "",
-            "",
-            *(_int_or_dash(s.units_by_quarter.get(q.index)) for q in qs),
-            h.fmt_int(s.subtotal),
-        ]
-    )
+        parts = largest_remainder([r.units_by_quarter.get(q.index, 0.0) for q in qs])
+        cells = [*(_int_or_dash(v) for v in parts), _whole(r.units)]
+        rows.append([r.name, r.kind, r.describe, *cells])
+    sub = largest_remainder([s.units_by_quarter.get(q.index, 0.0) for q in qs])
+    rows.append(["subtotal", "", "", *(_int_or_dash(v) for v in sub), _whole(s.subtotal)])
     margin = plan.info.contingency_fraction
-    rows.append(
-        [f"contingency ({margin:.0%})", "", "", *("" for _ in qs), h.fmt_int(s.contingency)]
-    )
-    rows.append(
-        [
-            "total with margin",
-            "",
-            "",
-            *(_int_or_dash(s.units_by_quarter.get(q.index, 0) * (1 + margin)) for q in qs),
-            h.fmt_int(s.total),
-        ]
-    )
+    rows.append([f"contingency ({margin:.0%})", "", "", *("" for _ in qs), _whole(s.contingency)])
+    tot = largest_remainder([s.units_by_quarter.get(q.index, 0.0) * (1 + margin) for q in qs])
+    rows.append(["total with margin", "", "", *(_int_or_dash(v) for v in tot), _whole(s.total)])
     return headers, rows
+
+
+def _whole(v: float) -> str:
+    """A total as the sum of its largest-remainder parts shows it (round half up)."""
+    return h.fmt_int(float(round(v)))
 
 
 def _quarter_legend(plan: CampaignPlan) -> str:
@@ -179,19 +164,37 @@ def _limit_rows(plan: CampaignPlan) -> list[list[str]]:
                 "elastic" if sysm.nodes is None else f"{sysm.nodes:,}",
                 h.fmt_num(s.longest_job_h),
                 "none" if sysm.max_wall_time_h is None else f"{sysm.max_wall_time_h:g}",
+                _queues_used(plan, s),
             ]
         )
     return rows
+
+
+def _queues_used(plan: CampaignPlan, s: SystemPlan) -> str:
+    """The QoS the runs use, with the job sizes that need each one."""
+    by_q: dict[str, set[int]] = {}
+    for r in plan.runs:
+        if r.system_id != s.id:
+            continue
+        for n, q in zip(r.node_counts, r.queues, strict=False):
+            if q is not None:
+                by_q.setdefault(q, set()).add(n)
+    if not by_q:
+        return "no QoS rules in the catalog"
+    return "; ".join(
+        f"{q} ({', '.join(str(n) for n in sorted(ns))} nodes)" for q, ns in by_q.items()
+    )
 
 
 LIMIT_HEADERS = [
     "system",
     "largest job (nodes)",
     "job limit (nodes)",
-    "most nodes at once",
+    "most nodes at once (runs of a quarter overlapping)",
     "partition nodes",
     "longest run (h)",
     "wall-time limit (h)",
+    "queue (QoS) per job size",
 ]
 
 
@@ -243,8 +246,8 @@ def _energy_rows(plan: CampaignPlan) -> list[list[str]]:
 
 ENERGY_HEADERS = [
     "system",
-    "energy (MWh)",
-    "CO2e (t)",
+    "energy (MWh, with margin)",
+    "CO2e (t, with margin)",
     "grid (gCO2e/kWh)",
     "cost (with margin, where priced)",
 ]
@@ -361,42 +364,74 @@ def _cell(value: Any) -> Any:
 
 
 def render_csv(plan: CampaignPlan) -> str:
-    """One row per run and quarter, then subtotal, contingency and total rows per system."""
+    """One row per run and quarter, then subtotal, contingency and total rows per system.
+
+    Numbers are rounded to 2 decimals by largest remainder per column, so that the run
+    rows add up to the subtotal row and run rows + contingency row to the total row."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     margin = plan.info.contingency_fraction
     for s in plan.systems:
-        base = [s.id, s.system.id, s.access or ""]
+        base = [_cell(x) for x in (s.id, s.system.id, s.access or "")]
+        heads: list[list[Any]] = []
+        values: list[list[float | None]] = []  # units, GPU-h, node-h, MWh, t, cost
+        currency = s.cost.currency if s.cost is not None else ""
         for r in plan.runs:
             if r.system_id != s.id:
                 continue
             for q, units in r.units_by_quarter.items():
                 frac = units / r.units if r.units else 0.0
-                writer.writerow(
-                    [_cell(x) for x in base]
-                    + [_cell(r.name), r.kind, f"Q{q}", s.billing_unit]
-                    + _nums(units, r.gpu_hours * frac, r.node_hours * frac)
-                    + _nums(*_opt(r.energy_mwh, frac), *_opt(r.co2_t, frac))
-                    + _money(r, frac)
-                    + [""]
+                heads.append([_cell(r.name), r.kind, f"Q{q}", s.billing_unit])
+                values.append(
+                    [
+                        units,
+                        r.gpu_hours * frac,
+                        r.node_hours * frac,
+                        *_opt(r.energy_mwh, frac),
+                        *_opt(r.co2_t, frac),
+                        None if r.cost is None else r.cost.amount * frac,
+                    ]
                 )
-        for label, factor in (("(subtotal)", 1.0), ("(contingency)", margin)):
+        share = margin / (1 + margin)
+        contingency = [
+            s.contingency,
+            s.gpu_hours * share,
+            s.node_hours * share,
+            *_opt(s.energy_mwh, share),
+            *_opt(s.co2_t, share),
+            None if s.cost is None else s.cost.amount * share,
+        ]
+        columns = list(zip(*values, contingency, strict=True)) if values else []
+        shown: list[list[float | None]] = [[] for _ in range(len(values) + 1)]
+        for col in columns:
+            known = all(v is not None for v in col)
+            parts = largest_remainder([v or 0.0 for v in col], 2) if known else list(col)
+            for i, v in enumerate(parts):
+                shown[i].append(v)
+        runs_shown, cont_shown = shown[:-1], shown[-1]
+        for head, vals in zip(heads, runs_shown, strict=True):
+            writer.writerow(base + head + _nums(*vals) + [currency if vals[5] else ""] + [""])
+        sub = [_sum_col(runs_shown, i) for i in range(6)]
+        tot = [_sum_col(shown, i) for i in range(6)]
+        for label, vals in (("(subtotal)", sub), ("(contingency)", cont_shown), ("(total)", tot)):
+            storage = f"{s.storage_tb:.3f}" if label == "(total)" else ""
+            money = currency if vals and vals[5] is not None else ""
             writer.writerow(
-                [_cell(x) for x in base]
-                + [label, "", "all", s.billing_unit]
-                + _nums(s.subtotal * factor, *_scaled(s, factor / (1 + margin)))
-                + ["", "", "", "", ""]
+                [*base, label, "", "all", s.billing_unit, *_nums(*vals), money, storage]
             )
-        writer.writerow(
-            [_cell(x) for x in base]
-            + ["(total)", "", "all", s.billing_unit]
-            + _nums(s.total, s.gpu_hours, s.node_hours)
-            + _nums(*_opt(s.energy_mwh, 1.0), *_opt(s.co2_t, 1.0))
-            + (["", ""] if s.cost is None else [f"{s.cost.amount:.2f}", s.cost.currency])
-            + [f"{s.storage_tb:.3f}"]
-        )
     return buf.getvalue()
+
+
+def _sum_col(rows: list[list[float | None]], i: int) -> float | None:
+    vals = [r[i] for r in rows if len(r) > i]
+    if not vals or any(v is None for v in vals):
+        return None
+    return sum(v for v in vals if v is not None)
+
+
+def _system_money(s: SystemPlan, share: float) -> list[str]:
+    return ["", ""] if s.cost is None else [f"{s.cost.amount * share:.2f}", s.cost.currency]
 
 
 def _nums(*values: float | None) -> list[str]:
@@ -455,7 +490,7 @@ def render_html(
     from capacity.report import figures as f
 
     info = plan.info
-    body = [_summary_html(plan)]
+    body = [_summary_html(plan), _call_html(plan)]
     fig = f.request_figure(plan)
     tables = []
     for s in plan.systems:
@@ -490,6 +525,7 @@ def render_html(
         h.section(
             "Job size and wall time against the partition's limits",
             h.table(LIMIT_HEADERS, _limit_rows(plan), numeric=(1, 2, 3, 4, 5, 6))
+            + h.table(MILESTONE_HEADERS, _milestone_rows(plan), numeric=(3, 4, 5, 6, 7, 8))
             + h.bullet_list(plan.notes, "small muted"),
             id_="limits",
         )
@@ -508,6 +544,7 @@ def render_html(
             id_="storage",
         )
     )
+    body.append(_measured_html(plan))
     body.append(_evidence_html(plan, catalog))
     if law is not None:
         body.append(law_evidence_html(law, main_targets(plan)))
@@ -562,8 +599,10 @@ def _summary_html(plan: CampaignPlan) -> str:
         )
     totals = plan.to_json()["totals"]
     cards.append(h.card("Storage", "totals.storage_tb", totals["storage_tb"], "TB"))
-    cards.append(h.card("Energy", "totals.energy_mwh", totals["energy_mwh"], "MWh"))
-    cards.append(h.card("CO2e", "totals.co2_t", totals["co2_t"], "t"))
+    cards.append(
+        h.card("Energy", "totals.energy_mwh", totals["energy_mwh"], "MWh", note="with margin")
+    )
+    cards.append(h.card("CO2e", "totals.co2_t", totals["co2_t"], "t", note="with margin"))
     money = totals["cost_converted"]
     if money is not None:
         cards.append(
@@ -651,3 +690,221 @@ def _evidence_html(plan: CampaignPlan, catalog: Catalog) -> str:
     if n == 0:
         parts.append("<p>No main training run in this campaign.</p>")
     return h.section("Scaling evidence", "".join(parts), id_="evidence")
+
+
+# -- Milestones, the call and measured evidence (issue #13) ------------------------------
+
+MILESTONE_HEADERS = [
+    "run",
+    "system",
+    "kind",
+    "runs",
+    "nodes",
+    "steps per run",
+    "time per step (s, predicted)",
+    "global batch (tokens)",
+    "tokens/s",
+]
+
+
+def _milestone_rows(plan: CampaignPlan) -> list[list[str]]:
+    """The milestone columns calls ask for: runs, nodes, steps per run, time per step."""
+    rows = []
+    for r in plan.runs:
+        est = r.estimates[0] if r.estimates else None
+        rows.append(
+            [
+                r.name,
+                r.system_id,
+                r.kind,
+                f"{r.count:,}",
+                "/".join(str(n) for n in r.node_counts),
+                "—" if r.steps is None else f"{r.steps:,}",
+                "—" if r.step_time_s is None else f"{r.step_time_s:,.2f}",
+                "—" if est is None else f"{est.global_batch_tokens:,.0f}",
+                "—" if est is None else f"{est.throughput.tokens_per_s:,.0f}",
+            ]
+        )
+    return rows
+
+
+CALL_HEADERS = [
+    "system",
+    "call",
+    "request (call's unit, with margin)",
+    "per-project minimum",
+    "per-project maximum",
+    "pool per cut-off",
+    "share of the pool",
+    "check",
+]
+
+
+def _call_rows(plan: CampaignPlan) -> list[list[str]]:
+    rows = []
+    for s in plan.systems:
+        c = s.call_check
+        if c is None:
+            continue
+        unit = c.unit_label
+
+        def amount(v: float | None, unit: str = unit) -> str:
+            return "not published" if v is None else f"{v:,.0f} {unit}"
+
+        rows.append(
+            [
+                s.id,
+                c.call_name,
+                "cannot be converted" if c.requested is None else amount(c.requested),
+                amount(c.min_request),
+                amount(c.max_request),
+                amount(c.pool_per_cutoff),
+                "—" if c.share_of_pool is None else h.fmt_pct(c.share_of_pool, 1),
+                "within the call's limits" if c.ok else f"{len(c.warnings)} warning(s)",
+            ]
+        )
+    return rows
+
+
+def _billing_lines(plan: CampaignPlan) -> list[str]:
+    from capacity.billing import all_units, describe
+
+    out = []
+    for s in plan.systems:
+        billed = all_units(s.system, s.node_hours)
+        src = [b for b in billed if b.source is not None]
+        line = f"{s.id}: {describe(billed)} (with margin; billed in {_unit_label(s.billing_unit)})"
+        if src:
+            line += "; " + "; ".join(
+                f"{b.per_node_hour:g} {b.label} per node-hour [{b.source.title}]"
+                for b in src
+                if b.source is not None
+            )
+        out.append(line)
+    return out
+
+
+def _call_html(plan: CampaignPlan) -> str:
+    rows = _call_rows(plan)
+    parts = [
+        '<p class="small muted">Each system&#8217;s request in the unit its access call counts, '
+        "against the call's per-project limits and the pool it offers per cut-off (figures "
+        "from catalogs/calls, with their sources below; check them against the current call "
+        "text).</p>"
+    ]
+    if rows:
+        parts.append(h.table(CALL_HEADERS, rows, numeric=(2, 3, 4, 5, 6)))
+    else:
+        parts.append("<p>No [[systems]] entry names its call (`call = ...`).</p>")
+    parts.append("<h3>Billing units</h3>" + h.bullet_list(_billing_lines(plan), "small"))
+    notes: list[str] = []
+    sources: list[str] = []
+    for s in plan.systems:
+        c = s.call_check
+        if c is None:
+            continue
+        notes += [f"{s.id}: {w}" for w in c.warnings] + [f"{s.id}: {n}" for n in c.notes]
+        for src in c.sources:
+            text = f"{src.title} ({src.locator or ''}; {src.url or ''}; as of {src.as_of})"
+            if src.note:
+                text += f" — {src.note}"
+            if text not in sources:
+                sources.append(text)
+    if notes:
+        parts.append(h.bullet_list(notes, "warnings"))
+    if sources:
+        parts.append("<h3>Sources of the call figures</h3>" + h.bullet_list(sources, "small"))
+    return h.section("Access call and billing units", "".join(parts), id_="call")
+
+
+MEASURED_HEADERS = [
+    "GPUs",
+    "layout",
+    "global batch (tokens)",
+    "measured step (s)",
+    "predicted before re-anchoring (s)",
+    "measured / predicted",
+    "tokens/s",
+    "tokens/s per GPU",
+    "MFU",
+    "strong-scaling efficiency",
+    "weak-scaling efficiency",
+]
+
+
+def _measured_rows(s: SystemPlan) -> list[list[str]]:
+    ev = s.evidence
+    if ev is None:
+        return []
+    rows = []
+    for p in ev.points:
+        rows.append(
+            [
+                f"{p.gpus:,}",
+                p.layout,
+                f"{p.global_batch_tokens:,.0f}",
+                f"{p.measured_step_s:,.3f}",
+                "—" if p.predicted_step_s is None else f"{p.predicted_step_s:,.3f}",
+                "—" if p.ratio is None else f"{p.ratio:.2f}",
+                f"{p.tokens_per_s:,.0f}",
+                f"{p.tokens_per_gpu_s:,.0f}",
+                h.fmt_pct(p.mfu, 1),
+                h.fmt_pct(p.efficiency, 0) if p.efficiency is not None else "—",
+                h.fmt_pct(p.weak_efficiency, 0) if p.weak_efficiency is not None else "—",
+            ]
+        )
+    return rows
+
+
+def _measured_html(plan: CampaignPlan) -> str:
+    from capacity.report import figures as f
+
+    parts = [
+        '<p class="small muted">Step times measured in a benchmark allocation (the '
+        "campaign&#8217;s <code>measured_steps</code> CSV), next to what the model "
+        "predicted for the same configuration before it was re-anchored on them. "
+        "The request's runs of the measured model use the re-anchored model, with "
+        "the narrower band of measured estimates.</p>"
+    ]
+    any_ev = False
+    for s in plan.systems:
+        ev = s.evidence
+        if ev is None:
+            continue
+        any_ev = True
+        parts.append(f"<h3>{h.esc(s.id)}: {h.esc(s.system.name)}</h3>")
+        if ev.source:
+            parts.append(f'<p class="small">Measured on: {h.esc(ev.source)}</p>')
+        parts.append(
+            h.table(MEASURED_HEADERS, _measured_rows(s), numeric=(0, 2, 3, 4, 5, 6, 7, 8, 9, 10))
+        )
+        fig = f.measured_figure(ev)
+        if fig is not None:
+            parts.append(f.to_div(fig, f"chart-measured-{s.index}"))
+        per_gpu = ev.weak_tokens_per_gpu or (
+            ev.points[0].global_batch_tokens / ev.points[0].gpus if ev.points else 0.0
+        )
+        weak = f.weak_scaling_figure(ev, s.weak_predicted, s.system.name, per_gpu)
+        if weak is not None:
+            parts.append(f.to_div(weak, f"chart-weak-{s.index}"))
+        parts.append(h.bullet_list(ev.notes, "small muted"))
+        for r in plan.runs:
+            if r.system_id != s.id or not r.estimates:
+                continue
+            est = r.estimates[0]
+            if not est.scenario.measured_steps:
+                continue
+            iv = est.intervals.get("wall_clock_days")
+            band = "" if iv is None else f" (P10–P90 {iv.p10:,.1f}–{iv.p90:,.1f} days)"
+            parts.append(
+                f"<p>{h.esc(r.name)}: re-anchored on the measurements, one run takes "
+                f"{est.wall_clock_days:,.1f} days{band}, {r.steps or 0:,} steps of "
+                f"{(r.step_time_s or 0):,.2f} s.</p>"
+            )
+    if not any_ev:
+        parts.append(
+            "<p>No measurements attached: every figure is predicted. Add "
+            '<code>measured_steps = "steps.csv"</code> to a [[systems]] entry after a '
+            "benchmark allocation.</p>"
+        )
+    return h.section("Measured performance (benchmark allocation)", "".join(parts), id_="measured")
