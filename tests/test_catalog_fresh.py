@@ -100,3 +100,21 @@ def test_estimate_labels_estimates_and_notes_stale_figures(catalog):
     estimated = [a for a in est.assumptions if "(estimate:" in a.source]
     assert any("nodes" in a.name for a in estimated)  # 1,404 / 4, not published
     assert any(n.startswith("stale figure: jean-zay/v100-16g") for n in est.notes)
+
+
+def test_new_systems_are_sourced_and_planned_ones_say_when(catalog):
+    """Issue #14 coverage: Deucalion's two A100 partitions (MACC user documentation: 17 x 4
+    A100-40, 16 x 4 A100-80) and the contracted AI Factory systems, which are planned and
+    carry when they are expected; compare gives every one of them a row, never a crash."""
+    deucalion = catalog.clusters["deucalion"]
+    shape = {p.id: (p.nodes, p.accelerators_per_node) for p in deucalion.partitions}
+    assert shape == {"a100-40": (17, 4), "a100-80": (16, 4)}
+    planned = [p for c in catalog.clusters.values() for p in c.partitions if p.status == "planned"]
+    assert {"ai", "gb200"} <= {p.id for p in planned}
+    assert all(p.expected_available and p.source_for("expected_available") for p in planned)
+    res = RUNNER.invoke(
+        app, ["compare", "--params", "1B", "--tokens", "20B", "--nodes", "4", "--where", "all"]
+    )
+    assert res.exit_code == 0, res.output
+    for sid in ("deucalion/a100-40", "meluxina/ai", "hammerhai/gb200", "alice-recoque/gpu"):
+        assert sid in res.output
