@@ -47,7 +47,13 @@ def shown(text: object, limit: int = 40) -> str:
     return one if len(one) <= limit else one[: limit - 3] + "..."
 
 
-def parse_quantity(text: str | float | int, *, field: str, allow_zero: bool = False) -> float:
+def parse_quantity(
+    text: str | float | int,
+    *,
+    field: str,
+    allow_zero: bool = False,
+    minimum: float | None = None,
+) -> float:
     """Parse '2T', '1.5e12', '70B', '500k', '4,000,000' into a positive float.
 
     Raises CapacityError(field=...) for nonsense, negative or zero values.
@@ -77,6 +83,8 @@ def parse_quantity(text: str | float | int, *, field: str, allow_zero: bool = Fa
         raise CapacityError(f"'{shown(text)}' is not a finite number", field=field)
     if value < 0 or (value == 0 and not allow_zero):
         raise CapacityError(f"must be positive, got '{shown(text)}'", field=field)
+    if minimum is not None and value < minimum:
+        raise CapacityError(f"must be at least {minimum:g}, got '{shown(text)}'", field=field)
     return value
 
 

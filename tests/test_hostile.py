@@ -278,3 +278,16 @@ def test_runs_csv_values_are_checked(tmp_path, column, value):
     path = tmp_path / "runs.csv"
     path.write_text(out.getvalue())
     one_line_error(["validate", "--runs", str(path)], column)
+
+
+def test_catalog_option_must_be_a_folder(tmp_path):
+    path = tmp_path / "cat.toml"
+    path.write_text("x = 1\n")
+    assert "not a folder" in one_line_error(["estimate", "--catalog", str(path)], "catalog")
+
+
+def test_token_counts_below_one_are_refused():
+    one_line_error(
+        ["optimal", "--budget", "1e21 flops", "--unique-tokens", "1e-300", "--json"],
+        "unique-tokens",
+    )

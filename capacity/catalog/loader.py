@@ -215,8 +215,10 @@ def catalog_roots(extra: Sequence[str | Path] = ()) -> list[Path]:
 def _check_root(root: Path) -> None:
     """A user catalog folder holds entries in kind subfolders; say so when it does not."""
     try:
-        if not root.is_dir():
+        if not root.exists():
             raise CapacityError(f"catalog folder '{root}' does not exist", field="catalog")
+        if not root.is_dir():
+            raise CapacityError(f"'{root}' is not a folder: give a catalog folder", field="catalog")
         if any((root / kind).is_dir() for kind in KINDS) or (root / "currency").is_dir():
             return
         loose = sorted(p.name for p in root.glob("*.toml"))

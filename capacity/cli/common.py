@@ -70,7 +70,13 @@ def _is_file(path: Path) -> bool:
 
 
 def dump_json(obj: Any) -> str:
-    return json.dumps(obj, indent=2, default=str, allow_nan=False)
+    try:
+        return json.dumps(obj, indent=2, default=str, allow_nan=False)
+    except ValueError:  # inf/nan: an input far outside what the models cover
+        raise CapacityError(
+            "the result is not a finite number: an input is far outside the range the models cover",
+            field="result",
+        ) from None
 
 
 def write_atomic(path: Path, text: str) -> None:  # for the gallery; CLI outputs use cli.files

@@ -15,6 +15,7 @@ import functools
 import math
 import os
 import sys
+import warnings
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -210,14 +211,19 @@ def _report(exc: BaseException) -> int:
             f"internal error ({type(exc).__name__}: {exc}); please report it "
             f"(set {DEBUG_ENV}=1 for the traceback)"
         )
-    print(f"error: {one_line(line)}", file=sys.stderr)
+    # pydantic prefixes custom messages with "Value error, ": noise for a reader
+    print(f"error: {one_line(line.replace('Value error, ', ''))}", file=sys.stderr)
     return code
 
 
 def run_guarded(call: Callable[[], Any]) -> int:
     """Run the click command; turn any failure into one line and an exit code."""
     try:
-        result = call()
+        with warnings.catch_warnings():
+            # numpy's overflow/invalid-value warnings are internals, not output for a user:
+            # a non-finite result is caught where it matters (the finite-JSON rule)
+            warnings.simplefilter("ignore", RuntimeWarning)
+            result = call()
     except Exit as exc:
         return int(exc.exit_code)
     except SystemExit as exc:

@@ -111,9 +111,13 @@ def optimal(
     parsed = parse_budget(budget) if budget else None
     if target_loss is not None and target_loss <= 0:
         raise CapacityError(f"must be positive, got {target_loss}", field="target-loss")
-    unique = parse_quantity(unique_tokens, field="unique-tokens") if unique_tokens else None
+    unique = (
+        parse_quantity(unique_tokens, field="unique-tokens", minimum=1) if unique_tokens else None
+    )
     inference = (
-        parse_quantity(inference_tokens, field="inference-tokens") if inference_tokens else None
+        parse_quantity(inference_tokens, field="inference-tokens", minimum=1)
+        if inference_tokens
+        else None
     )
     cat = get_catalog(catalog)
     opts = opts.model_copy(update={"cluster": cluster})
