@@ -291,3 +291,13 @@ def test_token_counts_below_one_are_refused():
         ["optimal", "--budget", "1e21 flops", "--unique-tokens", "1e-300", "--json"],
         "unique-tokens",
     )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["proposal"], ["fit-law"], ["validate", "--runs"], ["estimate", "--measured-steps"]],
+)
+def test_every_reader_refuses_a_pipe(tmp_path, command):
+    fifo = tmp_path / "input"
+    os.mkfifo(fifo)  # reading it would block (like /dev/zero would never end)
+    one_line_error([*command, str(fifo)])

@@ -16,6 +16,7 @@ from pydantic import BaseModel, ValidationError
 from capacity.campaign.plan import plan_campaign
 from capacity.campaign.result import CampaignPlan
 from capacity.campaign.spec import Campaign, CampaignError
+from capacity.catalog.files import InputFileError, read_text
 from capacity.catalog.loader import Catalog
 from capacity.catalog.schemas import Call, ModelSpec
 from capacity.errors import CapacityError
@@ -28,18 +29,16 @@ _TABLES = {"campaign": "[campaign]", "storage": "[storage]"}
 def read_campaign(path: Path) -> Campaign:
     """Parse and validate; CampaignError naming file, entry and field on any problem."""
     where = str(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise CampaignError("no such file", path=where) from None
-    except IsADirectoryError:
-        raise CampaignError("is a folder, not a campaign file", path=where) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CampaignError(f"cannot read: {exc}", path=where) from None
+    try:  # a regular file of at most a few MiB, strict UTF-8 (never /dev/zero)
+        text = read_text(path, field="campaign")
+    except InputFileError as exc:
+        raise CampaignError(exc.problem, path=where) from None
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise CampaignError(f"not valid TOML: {exc}", path=where) from None
+    except RecursionError:
+        raise CampaignError("nested too deeply", path=where) from None
     try:
         campaign = Campaign.model_validate(data)
     except ValidationError as exc:

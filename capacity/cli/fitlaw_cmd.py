@@ -55,18 +55,14 @@ def read_runs(path: Path, catalog: Catalog | None) -> RunData:
     """Read the runs CSV; one line naming the row and column on anything it cannot use."""
     import csv
 
+    from capacity.catalog.files import read_text
     from capacity.cli.common import resolve_model
     from capacity.errors import CapacityError
     from capacity.scaling.fit import run_data
     from capacity.units import parse_quantity
     from capacity.workload import param_counts
 
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise CapacityError(f"no such file '{path}'", field="runs") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise CapacityError(f"cannot read '{path}': {exc}", field="runs") from None
+    text = read_text(path, field="runs").removeprefix("\ufeff")  # regular, capped, UTF-8
     rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
     if not rows:
         raise CapacityError(f"'{path}' has no runs (a header and one row per run)", field="runs")
@@ -143,7 +139,8 @@ def fit_law_cmd(
     import datetime as dt
     import hashlib
 
-    from capacity.cli.common import dump_json, get_catalog, write_atomic
+    from capacity.cli.common import dump_json, get_catalog
+    from capacity.cli.files import check_output_file, write_file
     from capacity.errors import CapacityError
     from capacity.scaling.fit import fit_law, law_to_toml
 
@@ -151,8 +148,7 @@ def fit_law_cmd(
     if bootstrap < 0:
         raise CapacityError(f"must be >= 0, got {bootstrap}", field="bootstrap")
     out = output or Path(f"{runs.stem}.law.toml")
-    if out.exists() and not out.is_file():
-        raise CapacityError(f"'{out}' exists and is not a regular file", field="output")
+    check_output_file(out, field="output", suffixes=(".toml",))
     cat = get_catalog(catalog) if _needs_catalog(runs) else None
     data = read_runs(runs, cat)
     digest = hashlib.sha256(runs.read_bytes()).hexdigest()[:16]
@@ -166,7 +162,7 @@ def fit_law_cmd(
         seed=seed,
         force=force,
     )
-    write_atomic(out, law_to_toml(fit))
+    write_file(out, law_to_toml(fit), field="output", suffixes=(".toml",))
     for w in fit.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if json_out:
@@ -177,10 +173,13 @@ def fit_law_cmd(
 
 
 def _needs_catalog(runs: Path) -> bool:
+    from capacity.catalog.files import read_text
+    from capacity.errors import CapacityError
+
     try:
-        head = runs.read_text(encoding="utf-8-sig").lstrip().splitlines()[0].lower()
-    except (OSError, IndexError, UnicodeDecodeError):
-        return False
+        head = read_text(runs, field="runs").lstrip("\ufeff \n").splitlines()[0].lower()
+    except (CapacityError, IndexError):
+        return False  # read_runs reports the problem
     return "params" not in [c.strip() for c in head.split(",")]
 
 

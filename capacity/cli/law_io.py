@@ -24,10 +24,8 @@ def load_law(value: str) -> str | LawFit:
     if value.endswith(".toml") or path.is_file():
         if not path.is_file():
             raise CapacityError(f"no such law file '{value}'", field="law")
-        try:
-            text = path.read_text(encoding="utf-8")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise CapacityError(f"cannot read '{value}': {exc}", field="law") from None
-        return law_from_toml(text, where=value)
+        from capacity.catalog.files import read_text
+
+        return law_from_toml(read_text(path, field="law"), where=value)
     get_law(value)  # unknown id: the error lists the valid ones
     return value
