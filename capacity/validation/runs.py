@@ -53,6 +53,8 @@ _MAY_BE_ZERO = {
 }
 # Far above any published run (the largest use ~10^5 GPUs); keeps every search bounded.
 _MAX_RUN_COUNT = 10**7
+# Any other figure (hours, days, tokens in billions, TFLOP/s, MWh) outside this is a typo.
+_MIN_RUN_FIGURE, _MAX_RUN_FIGURE = 1e-6, 1e15
 
 
 class PublishedRun(BaseModel):
@@ -132,6 +134,10 @@ class PublishedRun(BaseModel):
             raise ValueError(f"must be positive, got {value}")
         if isinstance(value, int) and info.field_name != "year" and value > _MAX_RUN_COUNT:
             raise ValueError(f"{value} is out of range (at most {_MAX_RUN_COUNT:,})")
+        if value > _MAX_RUN_FIGURE or 0 < value < _MIN_RUN_FIGURE:
+            raise ValueError(
+                f"{value:g} is out of range ({_MIN_RUN_FIGURE:g} to {_MAX_RUN_FIGURE:g})"
+            )
         return value
 
     @property
