@@ -243,3 +243,26 @@ def _pue_source(system: System, run: RunCost) -> str:
 def _src(system: System, key: str) -> str:
     src = system.sources.get(key) or system.sources.get(key.rsplit(".", 1)[0] + ".*")
     return "" if src is None else src.label()
+
+
+# A run can be feasible and still fragile: these make the verdict "feasible, with cautions".
+CAUTION_MEMORY_FRACTION = 0.95  # capacity convention (a choice): within 5 % of usable
+# memory, allocator fragmentation and activation spikes make an OOM likely in practice.
+CAUTION_SCALING_EFFICIENCY = 0.80  # = report.data.STRONG_SCALING_EFFICIENCY_FLOOR (a choice)
+
+
+def cautions(mem: MemoryBreakdown, scaling_efficiency: float | None) -> list[str]:
+    """Why a feasible run deserves a second look: past the strong-scaling knee (below 80 %
+    of the ideal speed-up) or memory above 95 % of what is usable per GPU."""
+    out = []
+    if scaling_efficiency is not None and scaling_efficiency < CAUTION_SCALING_EFFICIENCY:
+        out.append(
+            f"strong-scaling efficiency {scaling_efficiency:.0%} of ideal at this size, below "
+            f"{CAUTION_SCALING_EFFICIENCY:.0%}: fewer nodes would waste fewer hours"
+        )
+    if mem.fits and mem.usable_gib > 0 and mem.total_gib > CAUTION_MEMORY_FRACTION * mem.usable_gib:
+        out.append(
+            f"memory {mem.total_gib:.1f} GiB per GPU is {mem.total_gib / mem.usable_gib:.0%} of "
+            f"the {mem.usable_gib:.1f} GiB usable: little room for fragmentation or spikes"
+        )
+    return out

@@ -169,3 +169,20 @@ def test_example_packs_carry_call_units_queues_and_measurements(catalog):
     total = next(r for r in rows if r["run"] == "(total)")
     for col in ("units", "energy_mwh", "co2_t"):
         assert sum(float(r[col]) for r in body) == pytest.approx(float(total[col]), rel=1e-6)
+
+
+def test_feasible_with_cautions(catalog):
+    from capacity.verdict import cautions
+
+    est = estimate(
+        Scenario(
+            model=catalog.model("llama-3-70b"),
+            tokens=15e12,
+            system=resolve_system(catalog, "aws-p5-48xlarge"),
+            n_gpus=512,
+            calibration=catalog.efficiency.get("calibration"),
+        )
+    )
+    assert est.feasible and est.memory.total_gib > 0.95 * est.memory.usable_gib
+    got = cautions(est.memory, 0.78)  # the review's cloud run: 78 % of ideal, 71.7 of 72 GiB
+    assert len(got) == 2 and "78%" in got[0] and "memory" in got[1]

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from capacity.cli.options import CatalogOpt, JsonOpt
+from capacity.cli.pdf_out import PdfOpt, write_pdf
 
 if TYPE_CHECKING:
     from capacity.scaling.fit import LawFit
@@ -26,6 +27,13 @@ systems, by quarter, with a contingency margin. Writes to DIR:
   proposal.html             the tables plus the scaling evidence (strong scaling,
                             memory fit, MFU vs published runs), energy, CO2, the share
                             of each system's capacity, and the assumptions
+
+  proposal.pdf              with --pdf: the page printed on A4 (Playwright + Chromium)
+
+Per [[systems]] entry, `call = "eurohpc-ai-data-intensive"` (see `capacity catalog list
+calls`) checks the request in the call's unit against its per-project limits and pool;
+`measured_steps = "steps.csv"` (the --measured-steps format, from a benchmark
+allocation) adds measured vs predicted performance and re-anchors the request.
 
 With --law FILE.toml (from `capacity fit-law`) both files get a scaling-evidence section:
 the ladder runs, the fitted law, its frontier band and the main runs' predicted loss range.
@@ -60,6 +68,7 @@ def proposal(
     ] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
+    pdf: PdfOpt = False,
 ) -> None:
     from capacity.campaign.io import load_plan
     from capacity.cli.common import dump_json, get_catalog
@@ -73,6 +82,10 @@ def proposal(
     # everything rendered before anything is written
     files = render_files(plan, cat, title=title, law=fit)
     write_folder(output, files, field="output")  # whole: never old and new files mixed
+    if pdf:
+        printed = write_pdf(output / "proposal.html")
+        if printed is not None:
+            files = {**files, printed.name: ""}
     for w in plan.warnings:
         print(f"warning: {w}", file=sys.stderr)
     if json_out:

@@ -16,6 +16,7 @@ import typer
 from capacity.cli.law_io import LAW_HELP
 from capacity.cli.multisite_opts import InnerStepsOpt, SitesOpt, SyncOpt, WanGbpsOpt
 from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
+from capacity.cli.pdf_out import PdfOpt, write_pdf
 from capacity.inputs import ScenarioOptions
 
 HELP = """Write an HTML report of one training run: headline figures, memory per GPU,
@@ -58,6 +59,7 @@ def report(
     sync: SyncOpt = "diloco",
     inner_steps: InnerStepsOpt = None,
     wan_gbps: WanGbpsOpt = None,
+    pdf: PdfOpt = False,
 ) -> None:
     from capacity.cli.common import dump_json, get_catalog
     from capacity.cli.files import check_output_file, write_file
@@ -116,6 +118,8 @@ def report(
     )
     page = render_report(rep)  # render fully before touching the output file
     write_file(output, page, field="output", suffixes=HTML_SUFFIXES)
+    if pdf:
+        write_pdf(output)
     if json_out:
         doc = report_json(rep)
         doc["report"]["path"] = str(output)

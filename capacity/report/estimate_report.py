@@ -32,6 +32,7 @@ from capacity.report.data import (
 from capacity.scaling import ScalingLaw, resolve_law
 from capacity.scaling.fit import LawFit
 from capacity.system import System
+from capacity.verdict import cautions
 
 if TYPE_CHECKING:
     from capacity.multisite import MultiSiteEstimate
@@ -249,11 +250,19 @@ def _headline(rep: Report) -> str:
             note=f"of {doc['memory_capacity_gib']:g} GiB",
         ),
     ]
-    verdict = (
-        '<span class="verdict ok" data-key="feasible" data-value="true">feasible</span>'
-        if doc["feasible"]
-        else '<span class="verdict bad" data-key="feasible" data-value="false">not feasible</span>'
-    )
+    chosen = [p for p in rep.scaling.points if p.chosen]
+    warn = cautions(est.memory, chosen[0].efficiency if chosen else None)
+    if not doc["feasible"]:
+        verdict = (
+            '<span class="verdict bad" data-key="feasible" data-value="false">not feasible</span>'
+        )
+    elif warn:
+        verdict = (
+            '<span class="verdict warn" data-key="feasible" data-value="true">'
+            "feasible, with cautions</span>" + h.bullet_list(warn, "warnings")
+        )
+    else:
+        verdict = '<span class="verdict ok" data-key="feasible" data-value="true">feasible</span>'
     reasons = h.bullet_list(doc.get("reasons", []), "reasons")
     notes = h.bullet_list(doc.get("notes", []), "small muted")
     body = f'<p>Verdict: {verdict}</p>{reasons}<div class="cards">{"".join(cards)}</div>{notes}'

@@ -51,6 +51,7 @@ tr.total td { font-weight: 600; border-top: 2px solid var(--fg); }
 .verdict { display: inline-block; padding: 3px 10px; border-radius: 12px; font-weight: 600;
            color: #fff; }
 .verdict.ok { background: var(--ok); } .verdict.bad { background: var(--bad); }
+.verdict.warn { background: var(--warn); }
 ul.warnings li { color: var(--warn); } ul.reasons li { color: var(--bad); }
 .muted { color: var(--muted); } .small { font-size: .82rem; }
 .chart { border: 1px solid var(--line); border-radius: 8px; padding: 6px; margin: 10px 0; }

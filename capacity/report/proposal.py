@@ -302,6 +302,28 @@ def render_markdown(plan: CampaignPlan, catalog: Catalog) -> str:
             _md_table(headers, rows, right=3),
             "",
         ]
+    call_rows = _call_rows(plan)
+    if call_rows:
+        out += ["## Access call", "", _md_table(CALL_HEADERS, call_rows, right=2), ""]
+        for sp in plan.systems:
+            if sp.call_check is not None:
+                out += [f"- {_md(sp.id)}: {_md(n)}" for n in sp.call_check.notes]
+        out.append("")
+    out += ["## Billing units", ""] + [f"- {_md(x)}" for x in _billing_lines(plan)] + [""]
+    out += [
+        "## Runs: steps and time per step",
+        "",
+        _md_table(MILESTONE_HEADERS, _milestone_rows(plan), right=3),
+        "",
+    ]
+    for sp in plan.systems:
+        if sp.evidence is None:
+            continue
+        out += [f"## Measured performance on {_md(sp.id)}", ""]
+        if sp.evidence.source:
+            out += [f"Measured on: {_md(sp.evidence.source)}", ""]
+        out += [_md_table(MEASURED_HEADERS, _measured_rows(sp), right=0), ""]
+        out += [f"- {_md(n)}" for n in sp.evidence.notes] + [""]
     out += [
         "## Share of each system's capacity over the period",
         "",
