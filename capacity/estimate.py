@@ -298,6 +298,19 @@ def _planner_choice(
     return choice, ranking
 
 
+def _run_notes(scn: Scenario, queue: QueueChoice, gp: Goodput, run: RunCost) -> list[str]:
+    """Notes on the queue, the chain of jobs and the stale sources the run uses."""
+    notes = []
+    if queue.message and (queue.queue is None or not queue.queue.default):
+        notes.append(queue.message)
+    if gp.jobs > 1 and gp.inputs.job_wall_limit_h is not None:
+        notes.append(
+            f"longer than the {gp.inputs.job_wall_limit_h:g} h job limit: a chain of "
+            f"{gp.jobs} jobs, each paying a restart and a checkpoint reload"
+        )
+    return notes + stale_notes(scn.system, scn.exchange_rates, run)
+
+
 def _throughput(
     scn: Scenario, fpt: FlopsPerToken, n_gpus: int, choice: PlanChoice | None
 ) -> Throughput:
@@ -357,14 +370,7 @@ def estimate_with_plan(scn: Scenario, top: int = 1) -> tuple[Estimate, Plan | No
             scn.budget, fpt.model * scn.tokens, wall_h, run, system, scn.exchange_rates
         )
     queue = choose_queue(system, n_nodes, prod_h)
-    if queue.message and (queue.queue is None or not queue.queue.default):
-        notes.append(queue.message)
-    if gp.jobs > 1 and gp.inputs.job_wall_limit_h is not None:
-        notes.append(
-            f"longer than the {gp.inputs.job_wall_limit_h:g} h job limit: a chain of "
-            f"{gp.jobs} jobs, each paying a restart and a checkpoint reload"
-        )
-    notes += stale_notes(system, scn.exchange_rates, run)
+    notes += _run_notes(scn, queue, gp, run)
     band = band_for(
         scn.calibration,
         measured=measured(scn),

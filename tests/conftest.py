@@ -24,7 +24,38 @@ def capacity_exe() -> list[str]:
     return [exe] if exe else [sys.executable, "-m", "capacity"]
 
 
-def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+def run_console(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """End to end: the installed console script in a new process (a few tests only)."""
     return subprocess.run(
         [*capacity_exe(), *args], capture_output=True, text=True, cwd=cwd, timeout=120
+    )
+
+
+def run_cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    """The CLI in-process: `capacity.cli.main` with these arguments, its exit code and
+    what it wrote to stdout and stderr (the same entry point as the console script,
+    errors to one line and exit code 2 included, without a process start)."""
+    import contextlib
+    import io
+    import os
+
+    from capacity.cli import main
+
+    out, err = io.StringIO(), io.StringIO()
+    old_argv, old_cwd = sys.argv, os.getcwd()
+    code = 0
+    try:
+        sys.argv = ["capacity", *args]
+        if cwd is not None:
+            os.chdir(cwd)
+        with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+            try:
+                main()
+            except SystemExit as exc:
+                code = exc.code if isinstance(exc.code, int) else (0 if exc.code is None else 1)
+    finally:
+        sys.argv = old_argv
+        os.chdir(old_cwd)
+    return subprocess.CompletedProcess(
+        ["capacity", *args], code, stdout=out.getvalue(), stderr=err.getvalue()
     )

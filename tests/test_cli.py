@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import DATA, run_cli
+from conftest import DATA, run_cli, run_console
 
 JSON_KEYS = {
     "params",
@@ -27,7 +27,7 @@ JSON_KEYS = {
 
 
 def test_default_scenario_runs_and_says_so():
-    res = run_cli("estimate")
+    res = run_console("estimate")  # end to end, through the installed console script
     assert res.returncode == 0, res.stderr
     assert "Default scenario" in res.stdout
     assert "Mistral 7B" in res.stdout and "Leonardo" in res.stdout
@@ -35,7 +35,7 @@ def test_default_scenario_runs_and_says_so():
 
 
 def test_version_and_help():
-    assert run_cli("--version").stdout.startswith("capacity ")
+    assert run_console("--version").stdout.startswith("capacity ")  # console script
     help_text = run_cli("estimate", "--help").stdout
     assert "--tokens" in help_text and "Examples" in help_text
 
@@ -161,7 +161,7 @@ def test_malformed_config_json(tmp_path, content):
 def test_malformed_user_catalog(tmp_path):
     (tmp_path / "grids").mkdir()
     (tmp_path / "grids" / "xx.toml").write_text("id = 'xx'\nname = [broken")
-    res = run_cli("estimate", "--catalog", str(tmp_path))
+    res = run_console("estimate", "--catalog", str(tmp_path))  # end to end: exit code 2
     assert res.returncode == 2
     assert "xx.toml" in res.stderr and "Traceback" not in res.stderr
 
@@ -180,6 +180,7 @@ def test_estimate_json_for_a_cluster():
         "--json",
     )
     assert res.returncode == 0  # speed: benchmarks/bench_planner.py, not a timed test
+    assert json.loads(res.stdout)["system"].startswith("leonardo-booster")
 
 
 def test_currency_conversion_says_rate_and_date():

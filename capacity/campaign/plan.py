@@ -204,39 +204,8 @@ def _plan_system(
     if share is not None and entry.access_share is not None:
         share_access = share / entry.access_share
     unit = system.allocation_unit
-    if entry.allocation is not None and total > entry.allocation * (1 + 1e-9):
-        warn(
-            "allocation",
-            f"the request ({total:,.0f} {unit}s with margin) exceeds the allocation of "
-            f"{entry.allocation:,.0f} {unit}s",
-        )
-    if share_access is not None and share_access > 1:
-        warn(
-            "allocation",
-            f"the request is {share_access:.0%} of what {entry.access or 'the access route'} "
-            f"manages on {system.name} over the period",
-        )
-    elif share is not None and share > 1:
-        warn(
-            "allocation",
-            f"the request is {share:.0%} of the whole capacity of {system.name} over the period",
-        )
-    if entry.access is not None and system.access and entry.access not in system.access:
-        close = [a for a in system.access if entry.access.lower() in a.lower()]
-        if not close:
-            warn(
-                "access",
-                f"access route '{entry.access}' is not one the catalog lists for {system.name} "
-                f"({'; '.join(system.access)})",
-            )
-    cost = None
-    conv = None
-    costs = [r.cost for r in mine if r.cost is not None]
-    if costs:
-        cost = Money(amount=sum(c.amount for c in costs) * margin, currency=costs[0].currency)
-        convs = [r.cost_converted for r in mine if r.cost is not None]
-        if all(c is not None for c in convs):
-            conv = Money(amount=sum(c.amount for c in convs if c) * margin, currency=info.currency)
+    _request_warnings(entry, system, total, share, share_access, warn)
+    cost, conv = _system_cost(mine, margin, info.currency)
     energy = sum_or_none(r.energy_mwh for r in mine)
     co2 = sum_or_none(r.co2_t for r in mine)
     return SystemPlan(
@@ -346,6 +315,58 @@ def _with_call_and_evidence(
             counts = sorted({p.gpus for p in ev.points} | {scn.n_gpus or 0} - {0})
             update["weak_predicted"] = tuple(predicted_weak_scaling(scn, per_gpu, counts))
     return s.model_copy(update=update) if update else s
+
+
+def _request_warnings(
+    entry: CampaignSystem,
+    system: System,
+    total: float,
+    share: float | None,
+    share_access: float | None,
+    warn: Any,
+) -> None:
+    """The request against the allocation, the access route's part and the catalog's routes."""
+    unit = system.allocation_unit
+    if entry.allocation is not None and total > entry.allocation * (1 + 1e-9):
+        warn(
+            "allocation",
+            f"the request ({total:,.0f} {unit}s with margin) exceeds the allocation of "
+            f"{entry.allocation:,.0f} {unit}s",
+        )
+    if share_access is not None and share_access > 1:
+        warn(
+            "allocation",
+            f"the request is {share_access:.0%} of what {entry.access or 'the access route'} "
+            f"manages on {system.name} over the period",
+        )
+    elif share is not None and share > 1:
+        warn(
+            "allocation",
+            f"the request is {share:.0%} of the whole capacity of {system.name} over the period",
+        )
+    if entry.access is not None and system.access and entry.access not in system.access:
+        close = [a for a in system.access if entry.access.lower() in a.lower()]
+        if not close:
+            warn(
+                "access",
+                f"access route '{entry.access}' is not one the catalog lists for {system.name} "
+                f"({'; '.join(system.access)})",
+            )
+
+
+def _system_cost(
+    mine: list[RunPlan], margin: float, currency: str
+) -> tuple[Money | None, Money | None]:
+    """The runs' cost with the margin, native and converted (None where unknown)."""
+    cost = None
+    conv = None
+    costs = [r.cost for r in mine if r.cost is not None]
+    if costs:
+        cost = Money(amount=sum(c.amount for c in costs) * margin, currency=costs[0].currency)
+        convs = [r.cost_converted for r in mine if r.cost is not None]
+        if all(c is not None for c in convs):
+            conv = Money(amount=sum(c.amount for c in convs if c) * margin, currency=currency)
+    return cost, conv
 
 
 def _assumptions(

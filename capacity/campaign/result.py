@@ -180,7 +180,11 @@ class CampaignPlan(BaseModel):
         return self.quarters[-1].end
 
     def to_json(self) -> dict[str, Any]:
-        """The stable `--json` document of `capacity proposal`."""
+        """The stable `--json` document of `capacity proposal`.
+
+        Long because it is the document itself, one literal with every key in the README's
+        order; the JSON is produced here and nowhere else.
+        """
 
         def money(m: Money | None) -> dict[str, Any] | None:
             return None if m is None else {"amount": m.amount, "currency": m.currency}

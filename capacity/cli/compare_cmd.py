@@ -63,17 +63,14 @@ def compare(
     from capacity.errors import CapacityError
     from capacity.system import all_systems, resolve_system
 
-    for w in where or ():
-        if w not in WHERE:
-            raise CapacityError(f"'{w}' is not one of {', '.join(WHERE)}", field="where")
-    if sort not in SORTS:
-        raise CapacityError(f"'{sort}' is not one of {', '.join(SORTS)}", field="sort")
+    for name, values, allowed in (("where", where or [], WHERE), ("sort", [sort], SORTS)):
+        for v in values:
+            if v not in allowed:
+                raise CapacityError(f"'{v}' is not one of {', '.join(allowed)}", field=name)
     currency = currency.upper()
     cat = get_catalog(catalog)
-    if cat.exchange_rates is not None and currency not in {
-        cat.exchange_rates.base,
-        *cat.exchange_rates.rates,
-    }:
+    rates = cat.exchange_rates
+    if rates is not None and currency not in {rates.base, *rates.rates}:
         raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
     systems = [resolve_system(cat, only)] if only else all_systems(cat)
     systems = select_systems(systems, cast(list, [w for w in (where or []) if w != "all"]))

@@ -11,6 +11,7 @@ from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
 from capacity.inputs import ScenarioOptions
 
 if TYPE_CHECKING:
+    from capacity.catalog.loader import Catalog
     from capacity.estimate import Estimate
 
 # Kept for commands with options of their own (compare --only, optimal --cluster).
@@ -78,17 +79,7 @@ def estimate(
 
     cat = get_catalog(catalog)
     if sites is not None:
-        from capacity.cli.multisite_opts import site_requests
-
-        multisite_guard(
-            cluster=opts.cluster,
-            partition=opts.partition,
-            nodes=opts.nodes,
-            gpus=opts.gpus,
-            days=opts.days,
-        )
-        site_requests(cat, sites)  # bad sites fail here, naming --sites
-        opts = opts.model_copy(update={"cluster": first_site(sites)})
+        opts = first_site_options(opts, cat, sites, with_nodes=False)
     scn, defaults = build_scenario(opts, cat)
     if sites is not None:
         from capacity.cli.multisite_opts import multisite_request, render_multisite
@@ -121,10 +112,26 @@ def estimate(
         )
 
 
-def multisite_guard(**given: Any) -> None:
+def first_site_options(
+    opts: ScenarioOptions, cat: Catalog, sites: str, *, with_nodes: bool
+) -> ScenarioOptions:
+    """The options on the first site of --sites (with its nodes when asked): the single-system
+    options clash with --sites, and bad sites fail here, naming --sites."""
+    from capacity.cli.multisite_opts import parse_sites, site_requests
+
+    multisite_guard(opts)
+    site_requests(cat, sites)
+    if not with_nodes:
+        return opts.model_copy(update={"cluster": first_site(sites)})
+    first, first_nodes = parse_sites(cat, sites)[0]
+    return opts.model_copy(update={"cluster": first, "nodes": first_nodes})
+
+
+def multisite_guard(opts: ScenarioOptions) -> None:
     """--sites names the systems and their nodes: the single-system options clash with it."""
     from capacity.errors import CapacityError
 
+    given = {k: getattr(opts, k) for k in ("cluster", "partition", "nodes", "gpus", "days")}
     for name, value in given.items():
         if value is not None:
             raise CapacityError(

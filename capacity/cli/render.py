@@ -71,6 +71,11 @@ def goodput_lines(est: Estimate, indent: str = "  ") -> list[str]:
 
 
 def render_estimate(est: Estimate) -> str:
+    """The estimate as the text `capacity estimate` prints.
+
+    Long because it is one table: one row per figure, in the order the page shows them;
+    split up, the order of the rows would be scattered over several functions.
+    """
     scn, p, f, mem, thr, run = (
         est.scenario,
         est.params,

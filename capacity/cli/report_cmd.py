@@ -80,19 +80,10 @@ def report(
     multisite = None
     if sites is not None:
         # the page's single-system sections show the first site alone with its nodes
-        from capacity.cli.estimate_cmd import multisite_guard
-        from capacity.cli.multisite_opts import multisite_request, parse_sites, site_requests
+        from capacity.cli.estimate_cmd import first_site_options
+        from capacity.cli.multisite_opts import multisite_request
 
-        multisite_guard(
-            cluster=opts.cluster,
-            partition=opts.partition,
-            nodes=opts.nodes,
-            gpus=opts.gpus,
-            days=opts.days,
-        )
-        site_requests(cat, sites)  # bad sites fail here, naming --sites
-        first, first_nodes = parse_sites(cat, sites)[0]
-        opts = opts.model_copy(update={"cluster": first, "nodes": first_nodes})
+        opts = first_site_options(opts, cat, sites, with_nodes=True)
     scn, _defaults = build_scenario(opts, cat)
     if sites is not None:
         from capacity.multisite import multisite_estimate
