@@ -44,7 +44,13 @@ from capacity.scenario import (
     practical_note,
 )
 from capacity.scenario_plan import BATCH_HINT, batch_hint, plan_scenario, planned
-from capacity.sizing import Sizing, productive_h, run_goodput, size_for_deadline
+from capacity.sizing import (
+    Sizing,
+    max_job_nodes,
+    productive_h,
+    run_goodput,
+    size_for_deadline,
+)
 from capacity.throughput import Throughput, throughput_from_mfu, throughput_from_plan
 from capacity.uncertainty import Band, Interval, band_for, interval
 from capacity.units import HOURS_PER_DAY
@@ -233,6 +239,18 @@ def sizing_note(scn: Scenario, size: Sizing, batch: float) -> str:
 
 def _check_job(scn: Scenario, n_gpus: int, seq_len: int) -> None:
     system = scn.system
+    limit = max_job_nodes(system) * system.gpus_per_node
+    if n_gpus > limit:  # refused before any planning: such a job cannot exist
+        if not system.multi_node:
+            where = "one instance per job (no multi-node fabric)"
+        elif system.nodes is not None:
+            where = f"{limit:,} GPUs in all"
+        else:
+            where = f"no published maximum, so jobs are bounded at {limit:,} GPUs"
+        raise CapacityError(
+            f"{n_gpus:,} GPUs is more than {system.name} has: {where}",
+            field="gpus",
+        )
     if n_gpus % system.gpus_per_node:
         raise CapacityError(
             f"{n_gpus} GPUs is not a multiple of the {system.gpus_per_node} GPUs per node "

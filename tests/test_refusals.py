@@ -67,13 +67,22 @@ def test_messages_name_the_real_cause(args, says):
 
 
 def test_single_gpu_offering_cannot_run_a_multi_node_job():
-    code, out, _ = cli(
+    line = error_line(
         "estimate", "--params", "1B", "--tokens", "20B", "--cluster", "scaleway-h100-1-80g",
         "--gpus", "8", "--json",
     )  # fmt: skip
-    doc = json.loads(out)
-    assert code == 0 and doc["feasible"] is False and doc["verdict"] == "NOT FEASIBLE"
-    assert any("no multi-node fabric" in r for r in doc["reasons"])
+    assert "gpus" in line and "no multi-node fabric" in line
+
+
+def test_more_gpus_than_the_partition_is_refused_before_planning(monkeypatch):
+    import capacity.scenario_plan as scenario_plan
+
+    def no_planning(req):
+        raise AssertionError("planned a job that cannot exist")
+
+    monkeypatch.setattr(scenario_plan, "plan", no_planning)
+    line = error_line("estimate", "--params", "1B", "--cluster", "jean-zay/a100", "--gpus", "1024")
+    assert "416 GPUs in all" in line
 
 
 def test_planned_system_is_not_yet_available(tmp_path):
