@@ -36,6 +36,7 @@ REPORTS: dict[str, dict[str, object]] = {
 PROPOSALS = {
     "proposal-leonardo-7b": "leonardo-7b-eurohpc-ai.toml",
     "proposal-jean-zay-cloud-30b": "jean-zay-cloud-30b.toml",
+    "proposal-lumi-1.8b": "lumi-1.8b-eurohpc-regular.toml",
 }
 SCREENSHOTS = {
     "report.png": "mistral-7b-leonardo.html",
