@@ -7,7 +7,6 @@
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from typing import Any
 
@@ -264,25 +263,7 @@ def law_panel(est: Estimate, law: ScalingLaw, fit: LawFit | None = None) -> LawP
     )
 
 
-def interval_of(doc: dict[str, Any], key: str) -> tuple[float, float] | None:
-    """(P10, P90) of `key` from the estimate's `interval` block, whatever its layout."""
-    block = doc.get("interval") or doc.get("intervals")
-    if not isinstance(block, dict):
-        return None
-    item = block.get(key)
-    if isinstance(item, dict):
-        lo = item.get("p10", item.get("low"))
-        hi = item.get("p90", item.get("high"))
-    elif isinstance(item, list | tuple) and len(item) == 2:
-        lo, hi = item
-    else:
-        p10, p90 = block.get("p10"), block.get("p90")
-        if isinstance(p10, dict) and isinstance(p90, dict):
-            lo, hi = p10.get(key), p90.get(key)
-        else:
-            return None
-    if not (isinstance(lo, int | float) and isinstance(hi, int | float)):
-        return None
-    if math.isfinite(lo) and math.isfinite(hi):
-        return float(lo), float(hi)
-    return None
+def interval_of(est: Estimate, key: str) -> tuple[float, float] | None:
+    """(P10, P90) of the estimate's figure `key` (see `Estimate.intervals`), or None."""
+    iv = est.intervals.get(key)
+    return None if iv is None else (iv.p10, iv.p90)

@@ -43,7 +43,6 @@ class Report(BaseModel):
 
     title: str
     estimate: Estimate
-    doc: dict[str, Any]  # estimate.to_json()
     scaling: StrongScaling
     comparison: tuple[CompareRow, ...]
     currency: str
@@ -67,7 +66,6 @@ def build_report(
     return Report(
         title=title or default_title,
         estimate=est,
-        doc=est.to_json(),
         scaling=strong_scaling(est),
         comparison=tuple(cluster_comparison(est, systems, currency)),
         currency=currency,
@@ -83,7 +81,7 @@ def build_report(
 
 def report_json(rep: Report) -> dict[str, Any]:
     return {
-        **rep.doc,
+        **rep.estimate.to_json(),
         "report": {
             "title": rep.title,
             "strong_scaling": rep.scaling.to_json(),
@@ -103,7 +101,7 @@ def report_json(rep: Report) -> dict[str, Any]:
 def render_report(rep: Report, today: dt.date | None = None) -> str:
     from capacity.report import figures as f
 
-    est, doc = rep.estimate, rep.doc
+    est = rep.estimate
     scn = est.scenario
     sections = [
         _headline(rep),
@@ -114,12 +112,12 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
 
         sections.insert(0, multisite_section(rep.multisite))
     charts = []
-    mem = f.memory_figure(*memory_args(est, doc))
+    mem = f.memory_figure(*memory_args(est))
     if mem is not None:
         charts.append(
             ("memory", "Memory per GPU", f.to_div(mem, "chart-memory"), _memory_note(rep))
         )
-    step = _step_time(doc)
+    step = _step_time(est)
     if step is not None:
         fig = f.step_time_figure(step[0], step[1])
         if fig is not None:
@@ -138,8 +136,8 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
                 "Step-time breakdown",
                 "",
                 '<p class="note">This estimate comes from a model-FLOPs utilisation '
-                f"({h.esc(doc.get('mfu_origin'))}: {h.fmt_pct(doc.get('mfu'))}), not from a "
-                "step-time model, so there is no breakdown of the step into compute, "
+                f"({h.esc(est.throughput.mfu_origin)}: {h.fmt_pct(est.throughput.mfu)}), "
+                "not from a step-time model, so there is no breakdown of the step into compute, "
                 "communication and bubble.</p>",
             )
         )
@@ -172,87 +170,76 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
     return h.page(title=rep.title, subtitle=subtitle, body="".join(sections), today=today)
 
 
-def memory_args(
-    est: Estimate, doc: dict[str, Any] | None = None
-) -> tuple[dict[str, float], float, float, float, str]:
-    """Arguments of `figures.memory_figure`: the JSON breakdown (whatever parts it names)."""
-    parts = (doc or est.to_json()).get("memory_breakdown_gib") or {}
+def memory_args(est: Estimate) -> tuple[dict[str, float], float, float, float, str]:
+    """Arguments of `figures.memory_figure`: the breakdown by part, total, capacity, usable."""
     mem = est.memory
+    parts = mem.parts_gib()
     acc = est.scenario.system.accelerator.name
     return parts, mem.total_gib, mem.capacity_gib, mem.usable_gib, acc
 
 
 def _headline(rep: Report) -> str:
-    doc = rep.doc
     est = rep.estimate
-    cost = doc.get("cost")
+    run, cost = est.run, est.run.cost
     cards = [
         h.card(
             "Wall-clock",
             "wall_clock_days",
-            doc["wall_clock_days"],
+            est.wall_clock_days,
             "days",
-            interval=interval_of(doc, "wall_clock_days"),
+            interval=interval_of(est, "wall_clock_days"),
         ),
         h.card(
-            "GPU-hours",
-            "gpu_hours",
-            doc["gpu_hours"],
-            "GPU·h",
-            interval=interval_of(doc, "gpu_hours"),
+            "GPU-hours", "gpu_hours", run.gpu_hours, "GPU·h", interval=interval_of(est, "gpu_hours")
         ),
         h.card(
             "Node-hours",
             "node_hours",
-            doc["node_hours"],
+            run.node_hours,
             "node·h",
-            interval=interval_of(doc, "node_hours"),
-            note=f"billed in {doc.get('allocation_unit', 'node-hour')}s",
+            interval=interval_of(est, "node_hours"),
+            note=f"billed in {run.allocation_unit}s",
         ),
         h.card(
             "Cost",
             "cost",
-            None if cost is None else cost["amount"],
-            "" if cost is None else cost["currency"],
-            text=None if cost is None else f"{cost['amount']:,.0f}",
-            interval=interval_of(doc, "cost"),
+            None if cost is None else cost.amount,
+            "" if cost is None else cost.currency,
+            text=None if cost is None else fmt.integer(cost.amount),
+            interval=interval_of(est, "cost"),
             note="no public price" if cost is None else None,
         ),
         h.card(
-            "Energy",
-            "energy_mwh",
-            doc.get("energy_mwh"),
-            "MWh",
-            interval=interval_of(doc, "energy_mwh"),
+            "Energy", "energy_mwh", run.energy_mwh, "MWh", interval=interval_of(est, "energy_mwh")
         ),
         h.card(
             "CO2e",
             "co2_t",
-            doc.get("co2_t"),
+            run.co2_t,
             "t",
-            interval=interval_of(doc, "co2_t"),
+            interval=interval_of(est, "co2_t"),
             note=f"grid {est.scenario.system.grid.gco2_per_kwh:g} gCO2e/kWh",
         ),
         h.card(
             "MFU",
             "mfu",
-            doc["mfu"],
+            est.throughput.mfu,
             "%",
-            text=f"{doc['mfu'] * 100:.1f}",
-            interval=_pct_interval(interval_of(doc, "mfu")),
-            note=str(doc.get("mfu_origin", "")),
+            text=f"{est.throughput.mfu * 100:.1f}",
+            interval=_pct_interval(interval_of(est, "mfu")),
+            note=est.throughput.mfu_origin,
         ),
         h.card(
             "Memory per GPU",
             "memory_per_gpu_gib",
-            doc["memory_per_gpu_gib"],
+            est.memory.total_gib,
             "GiB",
-            note=f"of {doc['memory_capacity_gib']:g} GiB",
+            note=f"of {est.memory.capacity_gib:g} GiB",
         ),
     ]
     chosen = [p for p in rep.scaling.points if p.chosen]
     warn = cautions(est.memory, chosen[0].efficiency if chosen else None)
-    if not doc["feasible"]:
+    if not est.feasible:
         verdict = (
             '<span class="verdict bad" data-key="feasible" data-value="false">not feasible</span>'
         )
@@ -263,16 +250,16 @@ def _headline(rep: Report) -> str:
         )
     else:
         verdict = '<span class="verdict ok" data-key="feasible" data-value="true">feasible</span>'
-    reasons = h.bullet_list(doc.get("reasons", []), "reasons")
-    notes = h.bullet_list(doc.get("notes", []), "small muted")
+    reasons = h.bullet_list([r.message for r in est.reasons], "reasons")
+    notes = h.bullet_list(list(est.notes), "small muted")
     body = f'<p>Verdict: {verdict}</p>{reasons}<div class="cards">{"".join(cards)}</div>{notes}'
-    if interval_of(doc, "wall_clock_days") is None:
+    if interval_of(est, "wall_clock_days") is None:
         body += (
             '<p class="small muted">No uncertainty interval: this estimate has none (the '
             "intervals come from the throughput model's errors on published runs).</p>"
         )
-    elif doc.get("interval_note"):
-        body += f'<p class="small muted">{h.esc(doc["interval_note"])}</p>'
+    elif est.interval_note:
+        body += f'<p class="small muted">{h.esc(est.interval_note)}</p>'
     return h.section("Headline figures", body, id_="headline")
 
 
@@ -281,7 +268,7 @@ def _pct_interval(iv: tuple[float, float] | None) -> tuple[float, float] | None:
 
 
 def _scenario(rep: Report) -> str:
-    est, doc = rep.estimate, rep.doc
+    est = rep.estimate
     scn = est.scenario
     rows = [
         ("Model", scn.model.name),
@@ -290,15 +277,15 @@ def _scenario(rep: Report) -> str:
             f"{fmt.count(est.params.total)} total, {fmt.count(est.params.active)} active",
         ),
         ("Training tokens", f"{fmt.count(scn.tokens)} ({scn.tokens:.3e})"),
-        ("Sequence length", f"{doc['seq_len']:,}"),
+        ("Sequence length", f"{est.flops.seq_len:,}"),
         ("Global batch", f"{fmt.count(scn.global_batch_tokens)} tokens"),
-        ("Training FLOPs", f"{fmt.flops(doc['total_flops'])} (model FLOPs)"),
+        ("Training FLOPs", f"{fmt.flops(est.total_flops)} (model FLOPs)"),
         ("System", scn.system.name),
         ("Accelerator", f"{scn.system.accelerator.name} x {scn.system.gpus_per_node} per node"),
         ("Job", f"{est.n_gpus:,} GPUs on {est.n_nodes:g} nodes"),
         ("Layout", est.layout.describe()),
         ("Precision", scn.precision),
-        ("Throughput", f"{doc['tokens_per_s']:,.0f} tokens/s"),
+        ("Throughput", f"{fmt.integer(est.throughput.tokens_per_s)} tokens/s"),
     ]
     return h.section("Scenario", h.table(["", ""], rows), id_="scenario")
 
@@ -310,35 +297,24 @@ GOODPUT_PARTS = (
 )
 
 
-def _step_time(doc: dict[str, Any]) -> tuple[dict[str, float], str] | None:
-    """Seconds per optimizer step by part (estimate's `breakdown`), with the goodput losses.
+def _step_time(est: Estimate) -> tuple[dict[str, float], str] | None:
+    """Seconds per optimizer step by part (the planner's breakdown), with the goodput losses.
 
     Goodput fractions are shares of wall-clock, so per step each costs
-    fraction x step / ETTR on top of the step itself.
+    fraction x step / ETTR on top of the step itself. None on the MFU path (no breakdown).
     """
-    from capacity.report.figures import _flatten
-
-    block = doc.get("breakdown") or doc.get("step_time")
-    if not isinstance(block, dict):
-        return None
-    comps: dict[str, float] = {}
-    for key in ("step_s", "components_s", "components", "seconds"):
-        if isinstance(block.get(key), dict):
-            _flatten("", block[key], comps)
-            break
+    comps = {k.replace("_", " "): v for k, v in est.breakdown_s.items() if v > 0}
     if not comps:
         return None
-    comps = {k.replace("_", " "): v for k, v in comps.items()}
     step = sum(comps.values())
     title = f"One optimizer step: {step:,.3g} s"
-    gp = doc.get("goodput")
-    if isinstance(gp, dict) and isinstance(gp.get("ettr"), int | float) and gp["ettr"] > 0:
-        ettr = float(gp["ettr"])
+    gp = est.goodput
+    if gp is not None and gp.ettr > 0:
         for key, label in GOODPUT_PARTS:
-            frac = gp.get(key)
-            if isinstance(frac, int | float) and frac > 0:
-                comps[label] = float(frac) * step / ettr
-        title += f"; {step / ettr:,.3g} s of wall-clock with goodput losses (ETTR {ettr:.1%})"
+            frac = float(getattr(gp, key))
+            if frac > 0:
+                comps[label] = frac * step / gp.ettr
+        title += f"; {step / gp.ettr:,.3g} s of wall-clock with goodput losses (ETTR {gp.ettr:.1%})"
     return comps, title
 
 

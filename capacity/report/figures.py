@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from capacity.report.html import FONT_STACK, esc
 
@@ -164,14 +164,6 @@ def memory_figure(
 
 
 # -- Step time ------------------------------------------------------------------------
-
-
-def _flatten(prefix: str, value: Any, out: dict[str, float]) -> None:
-    if isinstance(value, dict):
-        for k, v in value.items():
-            _flatten(f"{prefix}{k} ", v, out)
-    elif isinstance(value, int | float) and not isinstance(value, bool) and value > 0:
-        out[prefix.strip()] = float(value)
 
 
 def step_time_figure(components_s: dict[str, float], title: str) -> Figure | None:

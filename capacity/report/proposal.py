@@ -672,14 +672,13 @@ def _evidence_html(plan: CampaignPlan, catalog: Catalog) -> str:
             f"<h3>{h.esc(r.name)}: {h.esc(est.scenario.model.name)} on "
             f"{h.esc(est.scenario.system.name)}</h3>"
         )
-        doc = est.to_json()
-        days = interval_of(doc, "wall_clock_days")
+        days = interval_of(est, "wall_clock_days")
         if days is not None:
             parts.append(
                 f"<p>Predicted wall-clock of one run: {est.wall_clock_days:,.1f} days "
                 f"(P10–P90 {days[0]:,.1f}–{days[1]:,.1f}); MFU {est.throughput.mfu:.1%} "
                 f"({h.esc(est.throughput.mfu_origin)}).</p>"
-                f'<p class="small muted">{h.esc(doc.get("interval_note") or "")} The '
+                f'<p class="small muted">{h.esc(est.interval_note or "")} The '
                 "contingency margin is the request's allowance for this uncertainty.</p>"
             )
         fig = f.scaling_figure(sc, est.scenario.system.max_nodes_per_job)
