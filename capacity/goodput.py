@@ -14,7 +14,12 @@ share of wall-clock lost is
     waste = delta / tau + (tau / 2 + R) / M + (R + delta) / W
 
 and wall-clock = productive time / (1 - waste), i.e. the effective training
-time ratio (ETTR, Kokolis et al. 2024) is 1 - waste. Queue waits between jobs
+time ratio (ETTR, Kokolis et al. 2024) is 1 - waste. A whole training run also
+spends time outside steady steps (evaluations, batch ramp-up, long-context and
+annealing phases): a fitted end-to-end overhead k (catalogs/efficiency, from
+runs that publish both a steady-state rate and their total hours) stretches the
+productive time, wall-clock = productive k / (1 - waste); its share of the
+wall-clock is its own line. `--steady-state` sets k = 1. Queue waits between jobs
 are not included. The model is linear in the productive time, so it can be
 stated as separate lines of the breakdown.
 """
@@ -60,6 +65,12 @@ class GoodputInputs(BaseModel):
     restart_min: float = Field(default=RESTART_MINUTES.value, ge=0)
     job_wall_limit_h: float | None = Field(default=None, gt=0)
     enabled: bool = True
+    end_to_end_overhead: float = Field(
+        default=1.0,
+        ge=1.0,
+        description="factor on the productive time for what a whole run adds beyond steady "
+        "steps (evaluations, batch ramp-up, extra phases); fitted, 1 = steady state only",
+    )
 
 
 class Goodput(BaseModel):
@@ -76,6 +87,7 @@ class Goodput(BaseModel):
     job_chain_fraction: float
     jobs: int
     ettr: float  # productive / wall-clock
+    end_to_end_fraction: float = 0.0  # evaluations, ramp-up, extra phases (fitted overhead)
 
     @property
     def waste_fraction(self) -> float:
@@ -93,6 +105,8 @@ class Goodput(BaseModel):
             "checkpoint_fraction": self.checkpoint_fraction,
             "failure_fraction": self.failure_fraction,
             "job_chain_fraction": self.job_chain_fraction,
+            "end_to_end_fraction": self.end_to_end_fraction,
+            "end_to_end_overhead": self.inputs.end_to_end_overhead,
             "jobs": self.jobs,
             "failure_rate_per_gpu_h": self.inputs.failure_rate_per_gpu_h,
             "restart_min": self.inputs.restart_min,
@@ -121,6 +135,7 @@ def goodput(
 ) -> Goodput:
     """ETTR and its parts for a job of `n_gpus` whose checkpoint holds `state_bytes`."""
     inp = inputs or GoodputInputs()
+    k = inp.end_to_end_overhead
     if not inp.enabled:
         return Goodput(
             inputs=inp,
@@ -131,7 +146,8 @@ def goodput(
             failure_fraction=0.0,
             job_chain_fraction=0.0,
             jobs=1,
-            ettr=1.0,
+            ettr=1.0 / k,
+            end_to_end_fraction=1 - 1 / k,
         )
     nodes = max(n_gpus / gpus_per_node, 1.0)
     delta = state_bytes / (nodes * inp.checkpoint_gbyte_per_s_per_node * 1e9)
@@ -152,7 +168,8 @@ def goodput(
             "a checkpoint and restart: the run cannot make progress",
             field="gpus",
         )
-    ettr = 1 - waste
+    # the end-to-end overhead stretches the productive time by k: wall = productive k / (1 - waste)
+    ettr = (1 - waste) / k
     if inp.job_wall_limit_h is not None:
         jobs = max(1, math.ceil(productive_h / ettr / inp.job_wall_limit_h))
     return Goodput(
@@ -165,4 +182,5 @@ def goodput(
         job_chain_fraction=chain,
         jobs=jobs,
         ettr=ettr,
+        end_to_end_fraction=(1 - waste) * (1 - 1 / k),
     )

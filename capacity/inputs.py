@@ -150,6 +150,12 @@ class ScenarioOptions(BaseModel):
     no_goodput: bool = _opt(
         "Leave failures, checkpoints and job chains out.", "--no-goodput", default=False
     )
+    steady_state: bool = _opt(
+        "Time the steady-state steps only: leave out the fitted end-to-end overhead of a "
+        "whole run (evaluations, batch ramp-up, extra phases).",
+        "--steady-state",
+        default=False,
+    )
 
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioOptions:

@@ -55,6 +55,7 @@ class Scenario(BaseModel):
     measured_step_time_s: float | None = Field(default=None, gt=0)
     measured_steps: tuple[MeasuredStep, ...] = ()  # from a benchmark allocation
     framework: Framework | None = None  # catalogs/frameworks; None = unknown
+    steady_state: bool = False  # leave out the fitted end-to-end overhead of a whole run
 
     @model_validator(mode="before")
     @classmethod

@@ -49,6 +49,10 @@ def run_goodput(scn: Scenario, n_gpus: int, productive_hours: float) -> Goodput:
     wall_limit_h = choose_queue(scn.system, nodes, productive_hours).wall_limit_h
     if inputs.job_wall_limit_h is None and wall_limit_h is not None:
         inputs = inputs.model_copy(update={"job_wall_limit_h": wall_limit_h})
+    if not scn.steady_state and scn.calibration is not None:
+        # a whole run, not only its steady steps (catalogs/efficiency end_to_end_overhead)
+        k = scn.calibration.end_to_end_overhead
+        inputs = inputs.model_copy(update={"end_to_end_overhead": k})
     return goodput(
         n_gpus=n_gpus,
         gpus_per_node=scn.system.gpus_per_node,

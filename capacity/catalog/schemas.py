@@ -623,6 +623,14 @@ class EfficiencyCalibration(Entry):
     )
     residuals: tuple[ResidualBand, ...] = ()
     frameworks: tuple[FrameworkEfficiency, ...] = ()
+    end_to_end_overhead: float = Field(
+        default=1.0,
+        ge=1.0,
+        description="whole-run hours over steady-state hours (evaluations, ramp-up, extra "
+        "phases), median over runs publishing both; 1 = not derived",
+    )
+    end_to_end_overhead_p10: float | None = Field(default=None, ge=1.0)
+    end_to_end_overhead_p90: float | None = Field(default=None, ge=1.0)
     fit_command: str | None = None
     fit_rows: tuple[str, ...] = ()
 

@@ -56,6 +56,8 @@ def goodput_lines(est: Estimate, indent: str = "  ") -> list[str]:
         ("checkpoint writes", gp.checkpoint_fraction),
         ("job chain restarts", gp.job_chain_fraction),
     ]
+    if gp.end_to_end_fraction > 0:
+        parts.append(("end-to-end: evals, ramp-up", gp.end_to_end_fraction))
     for label, frac in parts:
         out.append(f"{indent}{label:<26} {frac * wall:12,.1f} h  {frac:6.1%}")
     detail = (
@@ -66,6 +68,17 @@ def goodput_lines(est: Estimate, indent: str = "  ") -> list[str]:
     )
     if gp.inputs.job_wall_limit_h is not None:
         detail += f"; {gp.jobs} job(s) of <= {gp.inputs.job_wall_limit_h:g} h"
+    cal = est.scenario.calibration
+    if gp.end_to_end_fraction > 0 and cal is not None:
+        k, lo, hi = (
+            cal.end_to_end_overhead,
+            cal.end_to_end_overhead_p10,
+            cal.end_to_end_overhead_p90,
+        )
+        band = f", P10-P90 x{lo:.2f}-x{hi:.2f}" if lo is not None and hi is not None else ""
+        detail += (
+            f"; end-to-end overhead x{k:.2f} of the productive time{band}, --steady-state: off"
+        )
     out.append(detail + ")")
     return out
 

@@ -243,5 +243,6 @@ def build_scenario(opts: ScenarioOptions, cat: Catalog) -> tuple[Scenario, str]:
         measured_step_time_s=opts.measured_step_time,
         measured_steps=_measured_steps(opts.measured_steps),
         framework=None if opts.framework is None else cat.framework(opts.framework),
+        steady_state=opts.steady_state,
     )
     return scn, opts.defaults_used

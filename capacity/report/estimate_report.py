@@ -294,6 +294,7 @@ GOODPUT_PARTS = (
     ("checkpoint_fraction", "goodput: checkpoint writes"),
     ("failure_fraction", "goodput: failures (lost work, restarts)"),
     ("job_chain_fraction", "goodput: job-chain restarts"),
+    ("end_to_end_fraction", "end-to-end: evaluations, ramp-up, extra phases"),
 )
 
 

@@ -24,6 +24,7 @@ from capacity.validation.intervals import coverage, with_bands
 from capacity.validation.predict import (
     Prepared,
     RowResult,
+    end_to_end_ratio,
     evaluate_row,
     group_of,
     params_of,
@@ -71,20 +72,29 @@ def validate(
     ready, skipped = prepare_all(tuple(runs), catalog, cal)
     in_fit = {p.run.id for p in fitting.fit_rows(ready)} & set(cal.fit_rows)
     practical = cal.planner_practical_efficiency
-    raw = {p.run.id: evaluate_row(p, params_of(p, cal)) for p in ready}
-    results = {p.run.id: evaluate_row(p, params_of(p, cal), practical) for p in ready}
+    k = cal.end_to_end_overhead
+    results = {p.run.id: evaluate_row(p, params_of(p, cal), practical, k) for p in ready}
     held: dict[str, RowResult] = {}
     if heldout and len(fitting.fit_rows(ready)) > 1:
+
+        def k_without(g: str) -> float:
+            # the end-to-end overhead is also re-derived without the group's own runs
+            if k == 1.0:
+                return 1.0
+            derived = end_to_end_overhead(ready, exclude=g)
+            return 1.0 if derived is None else derived[0]
+
         theta = fitting.theta_of(cal, sorted({p.family for p in ready}))
-        thetas = fitting.heldout(ready, cal, theta, _group)
+        thetas = fitting.heldout(ready, cal, theta, _group, k_without)
         for g in sorted({_group(p) for p in ready}):
+            k_g = k_without(g)
             # the practical efficiency is also re-derived without the group's own runs
-            others = [r for r in raw.values() if r.group != g]
+            others = [evaluate_row(p, params_of(p, cal), 1.0, k_g) for p in ready if _group(p) != g]
             prac = practical if practical == 1.0 else practical_efficiency(others)
             cal_g = fitting.calibration_for(cal, thetas[g]) if g in thetas else cal
             for p in ready:
                 if _group(p) == g and (g in thetas or not p.run.gave_layout):
-                    held[p.run.id] = evaluate_row(p, params_of(p, cal_g), prac)
+                    held[p.run.id] = evaluate_row(p, params_of(p, cal_g), prac, k_g)
     rows = []
     for run in runs:
         if run.id in skipped:
@@ -121,7 +131,8 @@ def calibrate(
     rows = fitting.fit_rows(ready)
     if not rows:
         raise CapacityError("no run with a throughput figure to fit on", field="runs")
-    theta = fitting.fit_theta(rows, cal)
+    overhead = end_to_end_overhead(ready)
+    theta = fitting.fit_theta(rows, cal, overhead=overhead[0] if overhead else 1.0)
     fit_ids = [p.run.id for p in rows]
     counts = dict(Counter(p.framework for p in rows))
     sources: dict[str, set[str]] = {}
@@ -132,7 +143,13 @@ def calibrate(
         f: ([p.run.id for p in rows if p.family == f], len(groups)) for f, groups in sources.items()
     }
     fitted = fitting.apply_theta(
-        cal, theta, fit_ids=fit_ids, today=today, framework_counts=counts, default_from=broad
+        cal,
+        theta,
+        fit_ids=fit_ids,
+        today=today,
+        framework_counts=counts,
+        default_from=broad,
+        overhead=overhead,
     )
     raw = validate(runs, catalog, fitted, heldout=False)
     planner_rows = [r for r in raw.rows if not r.gave_layout]
@@ -146,6 +163,7 @@ def calibrate(
         framework_counts=counts,
         default_from=broad,
         family_anchors=anchors,
+        overhead=overhead,
     )
     val = validate(runs, catalog, with_practical)
     bands = residual_bands(val.rows, today)
@@ -159,8 +177,27 @@ def calibrate(
         framework_counts=counts,
         default_from=broad,
         family_anchors=anchors,
+        overhead=overhead,
     )
     return final, val.model_copy(update={"calibration_id": final.id})
+
+
+def end_to_end_overhead(
+    ready: Sequence[Prepared], exclude: str | None = None
+) -> tuple[float, float, float, list[str]] | None:
+    """Median, P10 and P90 of whole-run over steady-state hours, over the runs (not of
+    source `exclude`) that publish both a steady-state rate and their total hours; None
+    when there is none. At least 1: a run cannot take fewer hours than its steps."""
+    pairs = [
+        (p.run.id, x)
+        for p in ready
+        if _group(p) != exclude and (x := end_to_end_ratio(p)) is not None
+    ]
+    if not pairs:
+        return None
+    ratios = np.maximum([x for _, x in pairs], 1.0)
+    lo, mid, hi = (float(np.quantile(ratios, q)) for q in (0.1, 0.5, 0.9))
+    return mid, lo, hi, [i for i, _ in pairs]
 
 
 def _usable(rows: Sequence[RowResult]) -> list[RowResult]:

@@ -141,7 +141,7 @@ def prune(rows: Sequence[Prepared], cal: EfficiencyCalibration) -> list[Prepared
     return out
 
 
-def build_problem(rows: Sequence[Prepared]) -> Problem:
+def build_problem(rows: Sequence[Prepared], overhead: float = 1.0) -> Problem:
     """One term per reported figure: a run with a throughput and hours gives two terms."""
     families = tuple(sorted({p.family for p in rows}))
     fw_families = tuple(sorted({p.framework for p in rows}))
@@ -155,7 +155,7 @@ def build_problem(rows: Sequence[Prepared]) -> Problem:
             terms.append(
                 np.array([_reported(p, int(rc)) for rc in p.candidates.recompute], dtype=float)
             )
-        hours_ref = hours_reference_tokens_per_s(p)
+        hours_ref = hours_reference_tokens_per_s(p, overhead)
         if hours_ref is not None:
             terms.append(np.full(n, hours_ref))
         for ref in terms:
@@ -259,10 +259,15 @@ def nelder_mead(
 
 
 def fit_theta(
-    rows: Sequence[Prepared], cal: EfficiencyCalibration, start: dict[str, float] | None = None
+    rows: Sequence[Prepared],
+    cal: EfficiencyCalibration,
+    start: dict[str, float] | None = None,
+    overhead: float = 1.0,
 ) -> dict[str, float]:
-    """Least-squares log-throughput fit; returns parameter name -> value."""
-    prob = build_problem(prune(rows, cal))
+    """Least-squares log-throughput fit; returns parameter name -> value. Reported
+    whole-run hours are compared with the predicted hours times `overhead` (the
+    end-to-end overhead, derived from data before the fit)."""
+    prob = build_problem(prune(rows, cal), overhead)
     base = time_params(cal, rows[0].request.system.accelerator.id)[0]
     bounds = {
         **{f"gemm:{f}": GEMM_BOUNDS for f in prob.families},
@@ -336,6 +341,7 @@ def apply_theta(
     framework_counts: dict[str, int] | None = None,
     default_from: Sequence[str] | None = None,
     family_anchors: dict[str, tuple[list[str], int]] | None = None,
+    overhead: tuple[float, float, float, Sequence[str]] | None = None,
 ) -> EfficiencyCalibration:
     """`cal` with the fitted values, each covered by a source naming the fit and its rows.
 
@@ -370,7 +376,7 @@ def apply_theta(
             )
         )
     fabrics = list(cal.fabrics)  # sourced (Calculon), not fitted
-    derived = {*SHARED_TOP, "planner_practical_efficiency", "*"}
+    derived = {*SHARED_TOP, "planner_practical_efficiency", "end_to_end_overhead", "*"}
     kept_top = tuple(s for s in cal.sources if not set(s.fields) & derived)
     top: tuple[Source, ...] = (_fit_source(fit_ids, today, SHARED_TOP),)
     value = 1.0
@@ -408,6 +414,32 @@ def apply_theta(
         "fit_rows": tuple(fit_ids),
     }
     doc.pop("planner_practical_efficiency", None)  # unset (1.0) unless derived just now
+    for key in ("end_to_end_overhead", "end_to_end_overhead_p10", "end_to_end_overhead_p90"):
+        doc.pop(key, None)
+    if overhead is not None:
+        k, lo, hi, ids = overhead
+        doc.update(
+            end_to_end_overhead=round(k, 4),
+            end_to_end_overhead_p10=round(lo, 4),
+            end_to_end_overhead_p90=round(hi, 4),
+        )
+        doc["sources"] = [
+            *doc["sources"],
+            Source(
+                title=f"derived by `{FIT_COMMAND}` (capacity.validation.end_to_end_overhead)",
+                locator=(
+                    "median (P10, P90) over runs that publish both a steady-state rate and "
+                    "whole-run accelerator-hours of reported hours (downtime removed where "
+                    "the row says they include it) / tokens at the reported rate: " + ", ".join(ids)
+                ),
+                as_of=today,
+                fields=(
+                    "end_to_end_overhead",
+                    "end_to_end_overhead_p10",
+                    "end_to_end_overhead_p90",
+                ),
+            ).model_dump(),
+        ]
     if practical is not None:
         doc["planner_practical_efficiency"] = value
     return EfficiencyCalibration.model_validate(doc)
@@ -439,15 +471,18 @@ def heldout(
     cal: EfficiencyCalibration,
     theta: dict[str, float],
     group: Callable[[Prepared], str],
+    overhead: Callable[[str], float] = lambda g: 1.0,
 ) -> dict[str, dict[str, float]]:
-    """Leave-one-group-out: for each group, the parameters fitted without it."""
+    """Leave-one-group-out: for each group, the parameters fitted without it (and with
+    the end-to-end overhead derived without it)."""
     out = {}
     fit = fit_rows(rows)
     for g in sorted({group(p) for p in fit}):
         rest = [p for p in fit if group(p) != g]
         if not rest:
             continue
-        out[g] = fit_theta(rest, cal, start=theta_with_families(theta, rest))
+        start = theta_with_families(theta, rest)
+        out[g] = fit_theta(rest, cal, start=start, overhead=overhead(g))
     return out
 
 

@@ -249,25 +249,46 @@ def downtime_ettr(p: Prepared) -> float:
     return g.ettr
 
 
-def end_to_end_hours(p: Prepared, tokens_per_s_per_gpu: float) -> float | None:
-    """Accelerator-hours as the row counts them (with downtime when it says so)."""
+def end_to_end_hours(
+    p: Prepared, tokens_per_s_per_gpu: float, overhead: float = 1.0
+) -> float | None:
+    """Accelerator-hours as the row counts them (with downtime when it says so), times
+    the end-to-end overhead of a whole run (1: steady steps only)."""
     hours = productive_hours(p, tokens_per_s_per_gpu)
-    return None if hours is None else hours / downtime_ettr(p)
+    return None if hours is None else hours / downtime_ettr(p) * overhead
 
 
-def hours_reference_tokens_per_s(p: Prepared) -> float | None:
+def hours_reference_tokens_per_s(p: Prepared, overhead: float = 1.0) -> float | None:
     """The tokens/s per GPU at which the predicted hours would equal the reported ones."""
     rep = p.run.reported_hours
     if rep is None or p.run.tokens_trained_b is None:
         return None
-    return p.run.tokens_trained_b * 1e9 / (rep * SECONDS_PER_HOUR * downtime_ettr(p))
+    return p.run.tokens_trained_b * 1e9 * overhead / (rep * SECONDS_PER_HOUR * downtime_ettr(p))
+
+
+def end_to_end_ratio(p: Prepared) -> float | None:
+    """Reported whole-run hours over the hours its own steady-state rate implies (downtime
+    removed where the row says its hours include it): evaluations, ramp-up, extra phases.
+    Needs a reported rate, hours and tokens; pure data, no model."""
+    r = p.run
+    if r.confidence == "low" or not r.has_throughput or r.reported_hours is None:
+        return None
+    if r.tokens_trained_b is None:
+        return None
+    ref = reported_tokens_per_s(p, 0)
+    if ref is None:
+        return None
+    steady_h = r.tokens_trained_b * 1e9 / ref[0] / SECONDS_PER_HOUR
+    return r.reported_hours * downtime_ettr(p) / steady_h
 
 
 def _err(pred: float | None, ref: float | None) -> float | None:
     return None if pred is None or ref is None else pred / ref - 1
 
 
-def evaluate_row(p: Prepared, params: TimeParams, practical: float = 1.0) -> RowResult:
+def evaluate_row(
+    p: Prepared, params: TimeParams, practical: float = 1.0, overhead: float = 1.0
+) -> RowResult:
     """Predicted figures and signed errors (predicted / reported - 1) of one run.
 
     `practical` scales the planner's optimum for runs that publish no layout (the
@@ -283,7 +304,7 @@ def evaluate_row(p: Prepared, params: TimeParams, practical: float = 1.0) -> Row
     peak = p.evaluated.hardware.peak_flop_s
     ref = reported_tokens_per_s(p, rc)
     naive = naive_tokens_per_s(p)
-    hours = end_to_end_hours(p, tps)
+    hours = end_to_end_hours(p, tps, overhead)
     rep_hours = p.run.reported_hours
     layout = c.layout(i)
     return RowResult(
