@@ -80,7 +80,8 @@ def _compare_gpus(*extra: str) -> int:
 def test_compare_takes_the_global_batch():
     """Issue 10: with the 4M default batch Leonardo needs far more GPUs for 30 days than with
     the DeepSeek rule's batch, which compare could not be told before."""
-    assert _compare_gpus("--global-batch", "auto") < 0.6 * _compare_gpus()
+    # 2,432 vs 3,584 GPUs with the 2026-12 calibration (end-to-end overhead included)
+    assert _compare_gpus("--global-batch", "auto") < 0.8 * _compare_gpus()
 
 
 def test_compare_takes_goodput_and_layout_options():
