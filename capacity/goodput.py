@@ -136,7 +136,7 @@ def goodput(
     """ETTR and its parts for a job of `n_gpus` whose checkpoint holds `state_bytes`."""
     inp = inputs or GoodputInputs()
     k = inp.end_to_end_overhead
-    if not inp.enabled:
+    if not inp.enabled:  # --no-goodput: steady steps only, the end-to-end overhead too
         return Goodput(
             inputs=inp,
             mtbf_h=math.inf,
@@ -146,8 +146,7 @@ def goodput(
             failure_fraction=0.0,
             job_chain_fraction=0.0,
             jobs=1,
-            ettr=1.0 / k,
-            end_to_end_fraction=1 - 1 / k,
+            ettr=1.0,
         )
     nodes = max(n_gpus / gpus_per_node, 1.0)
     delta = state_bytes / (nodes * inp.checkpoint_gbyte_per_s_per_node * 1e9)

@@ -148,7 +148,9 @@ class ScenarioOptions(BaseModel):
         "Job wall-time limit, hours (default: the partition's).", default=None, gt=0
     )
     no_goodput: bool = _opt(
-        "Leave failures, checkpoints and job chains out.", "--no-goodput", default=False
+        "Leave failures, checkpoints, job chains and the end-to-end overhead out.",
+        "--no-goodput",
+        default=False,
     )
     steady_state: bool = _opt(
         "Time the steady-state steps only: leave out the fitted end-to-end overhead of a "
