@@ -18,332 +18,31 @@ Pure: no I/O. Units: N in parameters, D in tokens, C in FLOPs, loss in nats/toke
 
 from __future__ import annotations
 
-import itertools
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass
 
 import numpy as np
 import numpy.typing as npt
 from pydantic import BaseModel, ConfigDict, Field
 
+from capacity import fmt
 from capacity.errors import CapacityError
+from capacity.scaling.fit_data import (
+    RunData,
+    identifiability,
+    seed_noise,
+)
+from capacity.scaling.fit_data import run_data as run_data  # re-exported: the public entry
+from capacity.scaling.fit_solver import (
+    DEFAULT_BOOTSTRAPS,
+    HUBER_DELTA,
+    MAX_BOOTSTRAPS,
+    bootstrap_thetas,
+    fit_theta,
+)
 from capacity.scaling.parametric import FloatArray, ParametricLaw, as_positive
 
-HUBER_DELTA = 1e-3  # Hoffmann et al. 2022 App. D.2 (Eq. 11); Besiroglu et al. 2024 Sec. 2
-# Starting grid of Hoffmann et al. 2022 App. D.2, also used by Besiroglu et al. 2024:
-# alpha, beta in {0, 0.5, ..., 2}, e in {-1, -0.5, ..., 1}, a, b in {0, 5, ..., 25}.
-GRID_ALPHA = (0.0, 0.5, 1.0, 1.5, 2.0)
-GRID_E = (-1.0, -0.5, 0.0, 0.5, 1.0)
-GRID_AB = (0.0, 5.0, 10.0, 15.0, 20.0, 25.0)
-N_REFINED_STARTS = 24  # L-BFGS runs from the best grid points only (the grid has 4,500)
 INTERVAL_PERCENTILES = (10.0, 90.0)  # P10-P90, as Hoffmann et al. 2022 Table 2 reports
-DEFAULT_BOOTSTRAPS = 200
-MIN_SIZES = 3  # fewer distinct model sizes cannot separate E from A/N^alpha
-MIN_RUNS = 6  # five parameters need more than five runs
-MAX_RUNS = 5_000  # a ladder has tens of runs; this bounds memory (bootstraps x runs arrays)
-MAX_BOOTSTRAPS = 20_000
-MIN_LOSS_SPREAD = 0.03  # (max - min)/min of the losses; below this the curvature is noise
-COLLINEAR_R = 0.995  # |corr(ln N, ln D)| above this: one tokens/param ratio, alpha ~ beta
 ISOFLOP_REL_TOL = 0.10  # runs within 10 % of the same 6ND form one isoFLOP profile
-
-_LBFGS_MEMORY = 10
-_LBFGS_MAX_ITER = 400
-_STEP_EXPONENTS = np.arange(6, -31, -1, dtype=np.float64)  # line-search steps 2^6 .. 2^-30
-
-
-# -- objective ----------------------------------------------------------------------------
-
-
-def _huber(r: FloatArray, delta: float) -> FloatArray:
-    a = np.abs(r)
-    return np.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
-
-
-def _objective(
-    theta: FloatArray,
-    x: FloatArray,
-    y: FloatArray,
-    logl: FloatArray,
-    w: FloatArray,
-    delta: float,
-    grad: bool = False,
-) -> tuple[FloatArray, FloatArray | None]:
-    """Weighted Huber loss of log-loss residuals; theta (..., 5), w (..., n) run weights.
-
-    Returns f (...) and, when `grad`, df/dtheta (..., 5).
-    """
-    a, b, e, al, be = (theta[..., k, None] for k in range(5))
-    t1, t2 = a - al * x, b - be * y
-    t3 = np.broadcast_to(e, t1.shape)
-    m = np.maximum(np.maximum(t1, t2), t3)
-    z1, z2, z3 = np.exp(t1 - m), np.exp(t2 - m), np.exp(t3 - m)
-    s = z1 + z2 + z3
-    r = m + np.log(s) - logl
-    f = np.sum(w * _huber(r, delta), axis=-1)
-    if not grad:
-        return f, None
-    dr = w * np.clip(r, -delta, delta) / s
-    g = np.stack(
-        [
-            np.sum(dr * z1, axis=-1),
-            np.sum(dr * z2, axis=-1),
-            np.sum(dr * z3, axis=-1),
-            -np.sum(dr * z1 * x, axis=-1),
-            -np.sum(dr * z2 * y, axis=-1),
-        ],
-        axis=-1,
-    )
-    return f, g
-
-
-def _lbfgs(
-    theta0: FloatArray,
-    x: FloatArray,
-    y: FloatArray,
-    logl: FloatArray,
-    w: FloatArray,
-    delta: float,
-) -> tuple[FloatArray, FloatArray]:
-    """Batched L-BFGS: theta0 (B, 5), w (B, n). Returns (theta (B, 5), f (B,)).
-
-    Two-loop recursion per row; the step is the best of 2^6..2^-30 along the direction
-    (a grid line search: one vectorised evaluation, no per-row branching).
-    """
-    th = theta0.astype(np.float64).copy()
-    nb = th.shape[0]
-    f, g = _objective(th, x, y, logl, w, delta, grad=True)
-    assert g is not None
-    m = _LBFGS_MEMORY
-    s_hist = np.zeros((m, nb, 5))
-    y_hist = np.zeros((m, nb, 5))
-    rho = np.zeros((m, nb))
-    steps = 2.0**_STEP_EXPONENTS
-    active = np.ones(nb, dtype=bool)
-    for it in range(_LBFGS_MAX_ITER):
-        q = g.copy()
-        alphas = np.zeros((m, nb))
-        order = [(it - 1 - k) % m for k in range(min(it, m))]  # newest first
-        for j in order:
-            alphas[j] = rho[j] * np.sum(s_hist[j] * q, axis=-1)
-            q -= alphas[j, :, None] * y_hist[j]
-        if order:
-            j = order[0]
-            yy = np.sum(y_hist[j] * y_hist[j], axis=-1)
-            gamma = np.where((rho[j] > 0) & (yy > 0), 1.0 / np.maximum(rho[j] * yy, 1e-300), 1.0)
-            q *= gamma[:, None]
-        for j in reversed(order):
-            beta_j = rho[j] * np.sum(y_hist[j] * q, axis=-1)
-            q += (alphas[j] - beta_j)[:, None] * s_hist[j]
-        p = -q
-        descent = np.sum(p * g, axis=-1) < 0
-        p = np.where(descent[:, None], p, -g)
-        # Unit step first (L-BFGS usually takes it); a grid of steps only where it fails Armijo.
-        th1 = th + p
-        with np.errstate(all="ignore"):
-            f1, _ = _objective(th1, x, y, logl, w, delta)
-        f1 = np.where(np.isfinite(f1), f1, np.inf)
-        slope = np.sum(p * g, axis=-1)
-        f_new, th_try = f1, th1
-        redo = np.flatnonzero(active & ~(f1 <= f + 1e-4 * slope))
-        if redo.size:
-            trial = th[None, redo] + steps[:, None, None] * p[None, redo]
-            with np.errstate(all="ignore"):
-                ft, _ = _objective(trial, x, y, logl, w[None, redo], delta)
-            ft = np.where(np.isfinite(ft), ft, np.inf)
-            k = np.argmin(ft, axis=0)
-            f_new = f1.copy()
-            th_try = th1.copy()
-            f_new[redo] = ft[k, np.arange(redo.size)]
-            th_try[redo] = trial[k, np.arange(redo.size)]
-        better = active & (f_new < f)
-        if not better.any():
-            break
-        th_new = np.where(better[:, None], th_try, th)
-        f_new = np.where(better, f_new, f)
-        _, g_new = _objective(th_new, x, y, logl, w, delta, grad=True)
-        assert g_new is not None
-        s_k, y_k = th_new - th, g_new - g
-        sy = np.sum(s_k * y_k, axis=-1)
-        slot = it % m
-        ok = better & (sy > 1e-300)
-        s_hist[slot] = np.where(ok[:, None], s_k, 0.0)
-        y_hist[slot] = np.where(ok[:, None], y_k, 0.0)
-        rho[slot] = np.where(ok, 1.0 / np.where(ok, sy, 1.0), 0.0)
-        # Converged rows: relative decrease below 1e-13 (f is a sum of tiny Huber terms).
-        active &= better & (f - f_new > 1e-13 * np.maximum(np.abs(f), 1e-300))
-        th, f, g = th_new, f_new, g_new
-    return th, f
-
-
-# -- data checks ----------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunData:
-    """The runs to fit: parameters, tokens and final loss per run (1-d, same length)."""
-
-    params: FloatArray
-    tokens: FloatArray
-    loss: FloatArray
-    run_ids: tuple[str, ...]
-
-
-def run_data(
-    params: npt.ArrayLike,
-    tokens: npt.ArrayLike,
-    loss: npt.ArrayLike,
-    run_ids: Sequence[str] | None = None,
-) -> RunData:
-    """Validate and pack runs; CapacityError naming the field on non-positive values."""
-    n, d, lo = (
-        np.atleast_1d(as_positive(v, f))
-        for v, f in ((params, "params"), (tokens, "tokens"), (loss, "loss"))
-    )
-    if not (n.shape == d.shape == lo.shape) or n.ndim != 1:
-        raise CapacityError("params, tokens and loss need one value per run", field="runs")
-    if n.size > MAX_RUNS:
-        raise CapacityError(
-            f"{n.size:,} runs: at most {MAX_RUNS:,} (a ladder has tens)", field="runs"
-        )
-    ids = tuple(run_ids) if run_ids is not None else tuple(f"run{i + 1}" for i in range(n.size))
-    if len(ids) != n.size:
-        raise CapacityError("one run id per run", field="run_id")
-    return RunData(params=n, tokens=d, loss=lo, run_ids=ids)
-
-
-def identifiability(data: RunData) -> tuple[list[str], list[str]]:
-    """(refusals, warnings) about whether the runs can pin down E, A, B, alpha and beta.
-
-    Each message says what is missing and which runs would help.
-    """
-    refuse: list[str] = []
-    warn: list[str] = []
-    n, d, lo = data.params, data.tokens, data.loss
-    sizes = np.unique(np.round(np.log(n), 3))
-    budgets = np.unique(np.round(np.log(d), 3))
-    n_sorted = np.sort(np.exp(sizes))
-    if n.size < MIN_RUNS:
-        refuse.append(
-            f"{n.size} runs for 5 constants: need at least {MIN_RUNS}; run each size at a "
-            "second token budget"
-        )
-    if sizes.size < MIN_SIZES:
-        refuse.append(
-            f"{sizes.size} distinct model size(s): need at least {MIN_SIZES} to separate E from "
-            f"A/N^alpha; add sizes between {_h(n_sorted[0] / 4)} and {_h(n_sorted[-1] * 2)}"
-        )
-    elif sizes.size < 5:
-        warn.append(
-            f"only {sizes.size} distinct model sizes: alpha and E trade off; 5-6 sizes spaced "
-            "~2x apart identify them"
-        )
-    if budgets.size < 2:
-        refuse.append(
-            f"one token budget ({_h(float(d[0]))} tokens) for every run: B and beta cannot be "
-            f"fitted; rerun some sizes at {_h(float(d[0]) * 4)} tokens"
-        )
-    elif n.size >= 3 and np.std(np.log(n)) > 0 and np.std(np.log(d)) > 0:
-        corr = float(np.corrcoef(np.log(n), np.log(d))[0, 1])
-        if abs(corr) > COLLINEAR_R:
-            ratio = float(np.median(d / n))
-            refuse.append(
-                f"every run has the same ~{ratio:.0f} tokens/param (corr(ln N, ln D) = "
-                f"{corr:.3f}): size and data effects cannot be told apart; add runs at "
-                f"{ratio / 4:.0f} and {ratio * 4:.0f} tokens/param"
-            )
-    spread = float((lo.max() - lo.min()) / lo.min())
-    if spread < MIN_LOSS_SPREAD:
-        refuse.append(
-            f"losses span only {spread:.1%} ({lo.min():.3f}-{lo.max():.3f}): too narrow to fit "
-            "a curve; widen the ladder (a 4x smaller and a 4x larger size)"
-        )
-    elif spread < 3 * MIN_LOSS_SPREAD:
-        warn.append(f"losses span only {spread:.1%}: the constants will be loose")
-    for s in np.exp(sizes):
-        at = np.isclose(np.log(n), np.log(s), atol=1e-3)
-        if np.unique(np.round(np.log(d[at]), 3)).size < 2 and budgets.size >= 2 and sizes.size <= 4:
-            warn.append(f"size {_h(float(s))} has one token budget: a second one tightens beta")
-            break
-    return refuse, warn
-
-
-def seed_noise(data: RunData) -> tuple[float, int] | None:
-    """Seed-to-seed spread of the loss: pooled SD of log-loss over configurations run more
-    than once (same N and D), and how many such configurations; None without repeats."""
-    key = np.round(np.log(data.params), 4) * 1e3 + np.round(np.log(data.tokens), 4)
-    _, inv, counts = np.unique(key, return_inverse=True, return_counts=True)
-    rep = counts[inv] > 1
-    if not rep.any():
-        return None
-    logl = np.log(data.loss)
-    means = np.bincount(inv, weights=logl) / counts
-    resid = (logl - means[inv])[rep]
-    dof = int(np.sum(counts[counts > 1] - 1))
-    return float(np.sqrt(np.sum(resid**2) / dof)), int(np.sum(counts > 1))
-
-
-def _h(x: float) -> str:
-    for suffix, scale in (("T", 1e12), ("B", 1e9), ("M", 1e6), ("k", 1e3)):
-        if x >= scale:
-            return f"{x / scale:.3g}{suffix}"
-    return f"{x:.3g}"
-
-
-# -- the fit ----------------------------------------------------------------------------
-
-
-def _start_grid() -> FloatArray:
-    grid = itertools.product(GRID_AB, GRID_AB, GRID_E, GRID_ALPHA, GRID_ALPHA)
-    return np.array(list(grid), dtype=np.float64)
-
-
-def fit_theta(
-    params: FloatArray,
-    tokens: FloatArray,
-    loss: FloatArray,
-    *,
-    delta: float = HUBER_DELTA,
-    starts: int = N_REFINED_STARTS,
-) -> tuple[FloatArray, float]:
-    """Best (a, b, e, alpha, beta) and its objective: grid of starts, L-BFGS from the best."""
-    x, y, logl = np.log(params), np.log(tokens), np.log(loss)
-    grid = _start_grid()
-    w = np.ones((1, x.size))
-    chunk = max(1, 2_000_000 // x.size)  # bounded temporaries for long run lists
-    with np.errstate(all="ignore"):
-        f0 = np.concatenate(
-            [
-                _objective(grid[i : i + chunk], x, y, logl, w, delta)[0]
-                for i in range(0, grid.shape[0], chunk)
-            ]
-        )
-    f0 = np.where(np.isfinite(f0), f0, np.inf)
-    best = grid[np.argsort(f0, kind="stable")[:starts]]
-    th, f = _lbfgs(best, x, y, logl, np.ones((best.shape[0], x.size)), delta)
-    i = int(np.argmin(f))
-    return th[i], float(f[i])
-
-
-def bootstrap_thetas(
-    theta: FloatArray,
-    params: FloatArray,
-    tokens: FloatArray,
-    loss: FloatArray,
-    *,
-    n_boot: int = DEFAULT_BOOTSTRAPS,
-    seed: int = 0,
-    delta: float = HUBER_DELTA,
-) -> FloatArray:
-    """(n_boot, 5) refits on runs resampled with replacement, each started at `theta`."""
-    n = params.size
-    rng = np.random.default_rng(seed)
-    idx = rng.integers(0, n, size=(n_boot, n))
-    counts = np.zeros((n_boot, n))
-    np.add.at(counts, (np.arange(n_boot)[:, None], idx), 1.0)
-    x, y, logl = np.log(params), np.log(tokens), np.log(loss)
-    th, _ = _lbfgs(np.tile(theta, (n_boot, 1)), x, y, logl, counts, delta)
-    return th
 
 
 # -- results --------------------------------------------------------------------------------
@@ -431,7 +130,8 @@ class LawFit(BaseModel):
     def validity(self) -> str:
         (n0, n1), (d0, d1) = self.params_range, self.tokens_range
         return (
-            f"fit on {self.n_runs} runs, {_h(n0)}-{_h(n1)} params, {_h(d0)}-{_h(d1)} tokens "
+            f"fit on {self.n_runs} runs, {fmt.count(n0)}-{fmt.count(n1)} params, "
+            f"{fmt.count(d0)}-{fmt.count(d1)} tokens "
             f"({self.flops_range[0]:.1e}-{self.flops_range[1]:.1e} FLOPs); beyond that it "
             "extrapolates, and the interval covers fit noise only, not a change of regime"
         )
