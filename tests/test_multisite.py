@@ -225,3 +225,13 @@ tokens = "10B"
     path.write_text(text)
     with pytest.raises(CampaignError, match=expect):
         load_plan(path, catalog)
+
+
+def test_streaming_hides_fragments_behind_the_overlap():
+    """Streaming DiLoCo (arXiv:2501.18512): each fragment's transfer overlaps tau inner steps;
+    only what exceeds them is exposed."""
+    kw = {"step_s": 1.0, "inner_steps": 100, "fragments": 10}
+    assert exposed_s("streaming", sync_s=10.0, overlap_steps=1, **kw) == 0
+    assert exposed_s("streaming", sync_s=30.0, overlap_steps=1, **kw) == pytest.approx(20.0)
+    assert exposed_s("streaming", sync_s=30.0, overlap_steps=0, **kw) == pytest.approx(30.0)
+    assert exposed_s("diloco", sync_s=30.0, **kw) == 30.0
