@@ -25,6 +25,8 @@ from capacity.errors import CapacityError
 PRECISIONS = ("auto", "bf16", "fp16", "fp8", "tf32")
 RECOMPUTE_CHOICES = ("none", "selective", "full")
 OPTIMIZER_CHOICES = ("adam-mixed", "adam-mixed-fp32-grads", "adam-bf16")
+SYNC_CHOICES = ("diloco", "streaming", "ddp")  # capacity.multisite.SYNC_METHODS
+MULTISITE_FIELDS = ("sites", "sync", "inner_steps", "wan_gbps")  # estimate and report only
 MAX_ZERO_STAGE = 4  # 4 = HSDP (FSDP hybrid shard), see capacity.layout.HSDP
 
 DEFAULT_MODEL = "mistral-7b"
@@ -159,6 +161,27 @@ class ScenarioOptions(BaseModel):
         default=False,
     )
 
+    # -- one run over several sites (capacity.multisite) --------------------------------
+    sites: str | None = _opt(
+        "Train over several sites joined by a WAN: cluster[/partition]:nodes,... e.g. "
+        "leonardo-booster:256,marenostrum5/acc:100. Replaces --cluster/--nodes.",
+        default=None,
+    )
+    sync: str = _opt(
+        "How the sites synchronise: diloco (every --inner-steps, int8), streaming (Streaming "
+        "DiLoCo: fragments, overlap, fp4) or ddp (every step: shows why it fails).",
+        default="diloco",
+    )
+    inner_steps: int | None = _opt(
+        "DiLoCo inner steps H between syncs (default 100, as INTELLECT-1).", default=None, gt=0
+    )
+    wan_gbps: float | None = _opt(
+        "WAN Gbit/s one site can send to the others (default: the smallest catalog uplink, "
+        "10 Gbit/s assumed where none is published). Best: a measured all-reduce.",
+        default=None,
+        gt=0,
+    )
+
     @model_validator(mode="after")
     def _consistent(self) -> ScenarioOptions:
         for name, value in self:
@@ -176,7 +199,24 @@ class ScenarioOptions(BaseModel):
         for name, value, allowed in choices:
             if value is not None and value not in allowed:
                 raise ValueError(f"{name}: '{value}' is not one of {', '.join(allowed)}")
+        self._multisite()
         return self
+
+    def _multisite(self) -> None:
+        if self.sync not in SYNC_CHOICES:
+            raise ValueError(f"sync: '{self.sync}' is not one of {', '.join(SYNC_CHOICES)}")
+        if self.sites is None:
+            for name in ("inner_steps", "wan_gbps"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"{name}: only with --sites (a run over several sites)")
+            return
+        for name in ("cluster", "partition", "nodes", "gpus"):
+            if getattr(self, name) is not None:
+                raise ValueError(f"{name}: give the systems and their nodes in --sites instead")
+        if self.days is not None:
+            raise ValueError("days: deadline sizing is not available with --sites")
+        if self.inner_steps is not None and self.sync == "ddp":
+            raise ValueError("inner_steps: ddp syncs every step; --inner-steps needs diloco")
 
     @classmethod
     def parse(cls, **values: Any) -> ScenarioOptions:

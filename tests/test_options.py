@@ -11,7 +11,7 @@ from typer.testing import CliRunner
 from capacity import scenario_plan
 from capacity.cli import app, compare_cmd, estimate_cmd, optimal_cmd, plan_cmd, report_cmd
 from capacity.errors import CapacityError
-from capacity.inputs import ScenarioOptions
+from capacity.inputs import MULTISITE_FIELDS, ScenarioOptions
 
 runner = CliRunner()
 
@@ -27,6 +27,8 @@ runner = CliRunner()
         ({"nodes": 2, "gpus": 8}, "gpus", "not both"),
         ({"model": "llama-2-7b", "params": "7B"}, "params", "not both"),
         ({"precision": "int4"}, "precision", "is not one of"),
+        ({"inner_steps": 5}, "inner-steps", "only with --sites"),
+        ({"sites": "jupiter:8,lumi:8", "nodes": 2}, "nodes", "in --sites instead"),
         ({"recompute": "some"}, "recompute", "is not one of"),
         ({"tokenz": "1T"}, "tokenz", "Extra inputs"),
     ],
@@ -49,9 +51,12 @@ SCENARIO_FLAGS = set(ScenarioOptions.model_fields)
     ("command", "missing"),
     [
         (estimate_cmd.estimate, set()),
-        (plan_cmd.plan, set()),
+        (plan_cmd.plan, set(MULTISITE_FIELDS)),  # --sites: estimate and report only
         (report_cmd.report, set()),
-        (compare_cmd.compare, {"cluster", "partition", "measured_step_time", "measured_steps"}),
+        (
+            compare_cmd.compare,
+            {"cluster", "partition", "measured_step_time", "measured_steps", *MULTISITE_FIELDS},
+        ),
         (optimal_cmd.optimal, set(optimal_cmd.NOT_OPTIONS_OF_OPTIMAL) - {"budget"}),  # own --budget
     ],
 )

@@ -25,6 +25,7 @@ from capacity.multisite import (
     SiteRequest,
     multisite_estimate,
 )
+from capacity.queues import choose_queue
 from capacity.system import System
 from capacity.workload import param_counts
 
@@ -90,9 +91,14 @@ def plan_multisite_run(
         period_ok, qs, calendar_h = _period_ok(
             one, quarters, campaign.campaign.months, (ms.wall_h,), warn
         )
+        # the site's job runs in the QoS that admits it, chained by that QoS's wall time
+        queue = choose_queue(system, nodes, ms.wall_h)
+        if not queue.admits and queue.message:
+            ok = False
+            warn("partition", queue.message)
         jobs = 1
-        if system.max_wall_time_h is not None:
-            jobs = max(1, math.ceil(ms.wall_h / system.max_wall_time_h))
+        if queue.wall_limit_h is not None:
+            jobs = max(1, math.ceil(ms.wall_h / queue.wall_limit_h))
         conv = None if site.cost is None else convert(site.cost, campaign.campaign.currency, rates)
         plans.append(
             RunPlan(
@@ -126,6 +132,7 @@ def plan_multisite_run(
                 estimates=(site.estimate,),
                 mfu=site.estimate.throughput.mfu,
                 feasible=ok and period_ok,
+                queues=(queue.name,),
             )
         )
     return tuple(plans), multisite_note(where, ms)

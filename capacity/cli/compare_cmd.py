@@ -9,7 +9,7 @@ import typer
 
 from capacity.cli.estimate_cmd import ClusterOpt
 from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
-from capacity.inputs import ScenarioOptions
+from capacity.inputs import MULTISITE_FIELDS, ScenarioOptions
 
 HELP = """Compare one training run across HPC partitions and cloud offerings.
 
@@ -40,7 +40,9 @@ def register(app: typer.Typer) -> None:
     app.command("compare", help=HELP)(compare)
 
 
-@scenario_command(exclude=("cluster", "partition", "measured_step_time", "measured_steps"))
+@scenario_command(
+    exclude=("cluster", "partition", "measured_step_time", "measured_steps", *MULTISITE_FIELDS)
+)
 def compare(
     opts: ScenarioOptions,
     where: Annotated[

@@ -6,12 +6,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from capacity.cli.multisite_opts import InnerStepsOpt, SitesOpt, SyncOpt, WanGbpsOpt, first_site
+from capacity.cli.multisite_opts import first_site
 from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
 from capacity.inputs import ScenarioOptions
 
 if TYPE_CHECKING:
-    from capacity.catalog.loader import Catalog
     from capacity.estimate import Estimate
 
 # Kept for commands with options of their own (compare --only, optimal --cluster).
@@ -68,24 +67,23 @@ def estimate(
             help="Also give the cost in this currency, e.g. EUR (the catalog's dated ECB rates)."
         ),
     ] = None,
-    sites: SitesOpt = None,
-    sync: SyncOpt = "diloco",
-    inner_steps: InnerStepsOpt = None,
-    wan_gbps: WanGbpsOpt = None,
 ) -> None:
     from capacity.cli.common import dump_json, get_catalog
     from capacity.cli.scenario import build_scenario
     from capacity.estimate import estimate as run_estimate
 
     cat = get_catalog(catalog)
-    if sites is not None:
-        opts = first_site_options(opts, cat, sites, with_nodes=False)
+    if opts.sites is not None:
+        from capacity.cli.multisite_opts import site_requests
+
+        site_requests(cat, opts.sites)  # bad sites fail here, naming --sites
+        opts = opts.model_copy(update={"cluster": first_site(opts.sites)})
     scn, defaults = build_scenario(opts, cat)
-    if sites is not None:
+    if opts.sites is not None:
         from capacity.cli.multisite_opts import multisite_request, render_multisite
         from capacity.multisite import multisite_estimate
 
-        ms = multisite_estimate(multisite_request(scn, cat, sites, sync, inner_steps, wan_gbps))
+        ms = multisite_estimate(multisite_request(scn, cat, opts))
         if json_out:
             print(dump_json({"model": scn.model.id, "multisite": ms.to_json()}))
         else:
@@ -110,36 +108,6 @@ def estimate(
             f"(1 {converted['base']} = {converted['rate']:g} {converted['quote']}, ECB rate of "
             f"{converted['rate_date']})"
         )
-
-
-def first_site_options(
-    opts: ScenarioOptions, cat: Catalog, sites: str, *, with_nodes: bool
-) -> ScenarioOptions:
-    """The options on the first site of --sites (with its nodes when asked): the single-system
-    options clash with --sites, and bad sites fail here, naming --sites."""
-    from capacity.cli.multisite_opts import parse_sites, site_requests
-
-    multisite_guard(opts)
-    site_requests(cat, sites)
-    if not with_nodes:
-        return opts.model_copy(update={"cluster": first_site(sites)})
-    first, first_nodes = parse_sites(cat, sites)[0]
-    return opts.model_copy(update={"cluster": first, "nodes": first_nodes})
-
-
-def multisite_guard(opts: ScenarioOptions) -> None:
-    """--sites names the systems and their nodes: the single-system options clash with it."""
-    from capacity.errors import CapacityError
-
-    given = {k: getattr(opts, k) for k in ("cluster", "partition", "nodes", "gpus", "days")}
-    for name, value in given.items():
-        if value is not None:
-            raise CapacityError(
-                "give the systems and their nodes in --sites instead"
-                if name != "days"
-                else "deadline sizing is not available with --sites",
-                field=name,
-            )
 
 
 def convert_cost(est: Estimate, currency: str | None) -> dict[str, Any] | None:

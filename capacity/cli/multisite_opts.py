@@ -1,45 +1,19 @@
 """`--sites/--sync/--inner-steps/--wan-gbps`: one run over several sites (capacity.multisite).
 
-Shared by `estimate`, `report` and campaign runs: the options, their parsing into a
-`MultiSiteRequest` and the text rendering of a `MultiSiteEstimate`.
+The options are fields of `capacity.inputs.ScenarioOptions` (checked there); this module
+resolves --sites against the catalog into a `MultiSiteRequest` and renders a
+`MultiSiteEstimate` as text. Used by `estimate` and `report`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
-
-import typer
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from capacity.catalog.loader import Catalog
     from capacity.estimate import Scenario
+    from capacity.inputs import ScenarioOptions
     from capacity.multisite import MultiSiteEstimate, MultiSiteRequest, SiteRequest
-
-SitesOpt = Annotated[
-    str | None,
-    typer.Option(
-        help="Train over several sites joined by a WAN: cluster[/partition]:nodes,... e.g. "
-        "leonardo-booster:256,marenostrum5/acc:100. Replaces --cluster/--nodes.",
-    ),
-]
-SyncOpt = Annotated[
-    str,
-    typer.Option(
-        help="How the sites synchronise: diloco (every --inner-steps, int8), streaming "
-        "(Streaming DiLoCo: fragments, overlap, fp4) or ddp (every step: shows why it fails)."
-    ),
-]
-InnerStepsOpt = Annotated[
-    int | None,
-    typer.Option(help="DiLoCo inner steps H between syncs (default 100, as INTELLECT-1)."),
-]
-WanGbpsOpt = Annotated[
-    float | None,
-    typer.Option(
-        help="WAN Gbit/s one site can send to the others (default: the smallest catalog "
-        "uplink, 10 Gbit/s assumed where none is published). Best: a measured all-reduce."
-    ),
-]
 
 
 def parse_sites(cat: Catalog, text: str) -> list[tuple[str, int]]:
@@ -88,32 +62,16 @@ def site_requests(cat: Catalog, sites: str) -> tuple[SiteRequest, ...]:
     return tuple(reqs)
 
 
-def multisite_request(
-    scn: Scenario,
-    cat: Catalog,
-    sites: str,
-    sync: str,
-    inner_steps: int | None,
-    wan_gbps: float | None,
-) -> MultiSiteRequest:
-    from capacity.errors import CapacityError
-    from capacity.multisite import SYNC_METHODS, MultiSiteRequest
+def multisite_request(scn: Scenario, cat: Catalog, opts: ScenarioOptions) -> MultiSiteRequest:
+    from capacity.multisite import MultiSiteRequest
 
-    if sync not in SYNC_METHODS:
-        raise CapacityError(f"'{sync}' is not one of {', '.join(SYNC_METHODS)}", field="sync")
-    if wan_gbps is not None and not wan_gbps > 0:
-        raise CapacityError(f"must be positive, got {wan_gbps:g}", field="wan-gbps")
-    if inner_steps is not None and inner_steps <= 0:
-        raise CapacityError(f"must be positive, got {inner_steps}", field="inner-steps")
-    if inner_steps is not None and sync == "ddp":
-        raise CapacityError("ddp syncs every step; --inner-steps needs diloco", field="inner-steps")
-    reqs = site_requests(cat, sites)
+    assert opts.sites is not None
     return MultiSiteRequest(
         base=scn,
-        sites=reqs,
-        method=sync,  # type: ignore[arg-type]  # checked above
-        inner_steps=inner_steps,
-        wan_gbit_per_s=wan_gbps,
+        sites=site_requests(cat, opts.sites),
+        method=opts.sync,  # checked by ScenarioOptions
+        inner_steps=opts.inner_steps,
+        wan_gbit_per_s=opts.wan_gbps,
     )
 
 
@@ -176,7 +134,7 @@ def render_multisite(ms: MultiSiteEstimate) -> str:
         f"{ms.payload_note}), {ms.sync_s:,.1f} s on the WAN, {ms.exposed_s:,.1f} s exposed per "
         f"{ms.outer_compute_s:,.0f} s of compute",
         f"utilisation        {ms.utilisation:.1%} (needs {need})",
-        f"WAN traffic        {ms.wan_total_tbyte:,.1f} TB per site over the run",
+        f"WAN traffic        {ms.wan_total_tbyte:,.2f} TB per site over the run",
         f"wall-clock         {_days(ms.wall_h)} (goodput ETTR {ms.ettr:.0%})",
         f"quality            {q.penalty_pct:+.2f} % loss at equal tokens"
         + ("" if q.in_range else " (outside the published range)")

@@ -8,7 +8,7 @@ import typer
 
 from capacity.cli.law_io import LAW_HELP
 from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
-from capacity.inputs import ScenarioOptions
+from capacity.inputs import MULTISITE_FIELDS, ScenarioOptions
 
 if TYPE_CHECKING:
     from capacity.budget_optimal import BudgetOptimum
@@ -50,6 +50,7 @@ def register(app: typer.Typer) -> None:
 
 # The model and its tokens are what `optimal` decides; --budget is what it spends.
 NOT_OPTIONS_OF_OPTIMAL = (
+    *MULTISITE_FIELDS,
     "model",
     "params",
     "tokens",

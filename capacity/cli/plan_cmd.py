@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import typer
 
 from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
-from capacity.inputs import ScenarioOptions
+from capacity.inputs import MULTISITE_FIELDS, ScenarioOptions
 
 
 def register(app: typer.Typer) -> None:
@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
     )(plan)
 
 
-@scenario_command()
+@scenario_command(exclude=MULTISITE_FIELDS)
 def plan(
     opts: ScenarioOptions,
     top: Annotated[int, typer.Option(help="How many layouts to show.")] = 10,

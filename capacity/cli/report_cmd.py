@@ -14,7 +14,6 @@ from typing import Annotated
 import typer
 
 from capacity.cli.law_io import LAW_HELP
-from capacity.cli.multisite_opts import InnerStepsOpt, SitesOpt, SyncOpt, WanGbpsOpt
 from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
 from capacity.cli.pdf_out import PdfOpt, write_pdf
 from capacity.inputs import ScenarioOptions
@@ -55,10 +54,6 @@ def report(
     currency: Annotated[str, typer.Option(help="Currency of the cluster comparison.")] = "EUR",
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
-    sites: SitesOpt = None,
-    sync: SyncOpt = "diloco",
-    inner_steps: InnerStepsOpt = None,
-    wan_gbps: WanGbpsOpt = None,
     pdf: PdfOpt = False,
 ) -> None:
     from capacity.cli.common import dump_json, get_catalog
@@ -78,20 +73,20 @@ def report(
     if rates is not None and currency not in {rates.base, *rates.rates}:
         raise CapacityError(f"no exchange rate for '{currency}' in the catalog", field="currency")
     multisite = None
-    if sites is not None:
+    if opts.sites is not None:
         # the page's single-system sections show the first site alone with its nodes
-        from capacity.cli.estimate_cmd import first_site_options
-        from capacity.cli.multisite_opts import multisite_request
+        from capacity.cli.multisite_opts import parse_sites, site_requests
 
-        opts = first_site_options(opts, cat, sites, with_nodes=True)
+        site_requests(cat, opts.sites)  # bad sites fail here, naming --sites
+        first, first_nodes = parse_sites(cat, opts.sites)[0]
+        opts = opts.model_copy(update={"cluster": first, "nodes": first_nodes})
     scn, _defaults = build_scenario(opts, cat)
-    if sites is not None:
+    if opts.sites is not None:
+        from capacity.cli.multisite_opts import multisite_request
         from capacity.multisite import multisite_estimate
 
         multisite = multisite_estimate(
-            multisite_request(
-                scn.model_copy(update={"n_gpus": None}), cat, sites, sync, inner_steps, wan_gbps
-            )
+            multisite_request(scn.model_copy(update={"n_gpus": None}), cat, opts)
         )
         if title is None:
             title = f"{scn.model.name} on {len(multisite.sites)} sites: " + " + ".join(
