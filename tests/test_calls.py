@@ -154,8 +154,13 @@ def test_example_packs_carry_call_units_queues_and_measurements(catalog):
     assert leo.systems[0].call_check is not None
     assert "boost_qos_bprod" in next(r for r in leo.runs if r.kind == "main").queues
     # shown quarters add up to the shown totals; CSV run rows + contingency = total
+    from capacity.report.proposal import _storage_tb_by_quarter, data_management
+
+    assert len(data_management(lumi)) == len(lumi.systems)
     for plan in (lumi, leo):
         for sp in plan.systems:
+            held = _storage_tb_by_quarter(plan, sp)
+            assert held == sorted(held) and held[-1] == pytest.approx(sp.storage_tb)
             _h, rows = _quarter_rows(plan, sp)
             for row in rows:
                 parts = [int(c.replace(",", "")) for c in row[3:-1] if c not in ("", "–")]

@@ -342,6 +342,7 @@ def render_markdown(plan: CampaignPlan, catalog: Catalog) -> str:
         _md_table(ENERGY_HEADERS, _energy_rows(plan)),
         "",
     ]
+    out += ["## Data management", ""] + [f"- {_md(t)}" for t in data_management(plan)] + [""]
     if plan.notes:
         out += ["## Notes", ""] + [f"- {_md(n)}" for n in plan.notes] + [""]
     out += [
@@ -562,7 +563,9 @@ def render_html(
                 _storage_rows(plan),
                 numeric=(1, 2, 3),
                 total_rows=(len(plan.systems),),
-            ),
+            )
+            + h.table(["system", *(q.label for q in plan.quarters)], _storage_by_quarter(plan))
+            + "".join(f"<p>{h.esc(t)}</p>" for t in data_management(plan)),
             id_="storage",
         )
     )
@@ -929,3 +932,56 @@ def _measured_html(plan: CampaignPlan) -> str:
             "benchmark allocation.</p>"
         )
     return h.section("Measured performance (benchmark allocation)", "".join(parts), id_="measured")
+
+
+# -- Storage over time and data management ----------------------------------------------
+
+
+def _storage_tb_by_quarter(plan: CampaignPlan, s: SystemPlan) -> list[float]:
+    """TB held at the end of each quarter: the dataset from the start, each run's retained
+    checkpoints and final weights from its last quarter on (nothing deleted in the period)."""
+    out = []
+    for q in plan.quarters:
+        held = s.dataset_tb
+        for r in plan.runs:
+            if r.system_id == s.id and r.quarters and max(r.quarters) <= q.index:
+                held += r.checkpoint_tb
+        out.append(held)
+    return out
+
+
+def _storage_by_quarter(plan: CampaignPlan) -> list[list[str]]:
+    return [
+        [
+            f"{s.id} (TB held at quarter end)",
+            *(h.fmt_num(v) for v in _storage_tb_by_quarter(plan, s)),
+        ]
+        for s in plan.systems
+    ]
+
+
+def data_management(plan: CampaignPlan) -> list[str]:
+    """A data-management paragraph per system, filled from the campaign."""
+    out = []
+    kept = {r.name: r for r in plan.runs if r.checkpoint_tb > 0}
+    for s in plan.systems:
+        mine = [r for r in kept.values() if r.system_id == s.id]
+        dataset = (
+            f"the training data ({s.dataset_tb:,.1f} TB) is staged on {s.system.name} before "
+            "the first run and kept for the period"
+            if s.dataset_tb > 0
+            else "no training data is stored there (dataset_tb = 0)"
+        )
+        ckpt = (
+            "; ".join(f"{r.name}: {r.checkpoint_tb:,.2f} TB" for r in mine)
+            if mine
+            else "no checkpoints are kept"
+        )
+        peak = max(_storage_tb_by_quarter(plan, s), default=0.0)
+        out.append(
+            f"{s.id}: {dataset}. Retained full checkpoints and final weights per run: {ckpt}. "
+            f"At most {peak:,.1f} TB are held at once (the campaign deletes nothing before the "
+            "end of the period). Per-filesystem quotas and purge rules are not in the "
+            "catalog: check the site's scratch/work/store limits against these figures."
+        )
+    return out
