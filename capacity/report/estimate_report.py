@@ -1,99 +1,42 @@
 """`capacity report`: one estimate as a self-contained HTML page.
 
 `build_report` gathers the numbers (the estimate, a strong-scaling sweep, the
-catalog comparison, the scaling-law panel); `report_json` is the `--json`
-document (the estimate's keys, unchanged, plus a "report" block); `render_report`
-draws the page.
+catalog comparison, the scaling-law panel) and `report_json` is the `--json` document
+(the estimate's keys, unchanged, plus a "report" block): both live in
+`report.estimate_model` and are re-exported here. `render_report` draws the page; the
+notes and tables beside its charts come from `report.estimate_sections`.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-from pydantic import BaseModel, ConfigDict
+from typing import TYPE_CHECKING
 
 from capacity import fmt
-from capacity.catalog.schemas import EfficiencyCalibration
-from capacity.compare import CompareRow
-from capacity.constants import MEMORY_HEADROOM_FRACTION
-from capacity.estimate import Assumption, Estimate
+from capacity.estimate import Estimate
 from capacity.report import html as h
 from capacity.report.data import (
-    STRONG_SCALING_EFFICIENCY_FLOOR,
-    LawPanel,
-    StrongScaling,
-    cluster_comparison,
     interval_of,
-    law_panel,
-    strong_scaling,
 )
-from capacity.scaling import ScalingLaw, resolve_law
-from capacity.scaling.fit import LawFit
-from capacity.system import System
 from capacity.verdict import cautions
 
 if TYPE_CHECKING:
-    from capacity.multisite import MultiSiteEstimate
+    pass
 
 
-class Report(BaseModel):
-    model_config = ConfigDict(frozen=True, arbitrary_types_allowed=True)
-
-    title: str
-    estimate: Estimate
-    scaling: StrongScaling
-    comparison: tuple[CompareRow, ...]
-    currency: str
-    law: LawPanel
-    validation: tuple[Assumption, ...] = ()
-    multisite: Any = None  # a MultiSiteEstimate when the run spans several sites
-
-
-def build_report(
-    est: Estimate,
-    systems: Sequence[System],
-    *,
-    title: str | None = None,
-    law: str | ScalingLaw | LawFit = "epoch",
-    currency: str = "EUR",
-    calibration: EfficiencyCalibration | None = None,
-    multisite: MultiSiteEstimate | None = None,
-) -> Report:
-    scn = est.scenario
-    default_title = f"{scn.model.name} on {fmt.count(scn.tokens)} tokens — {scn.system.name}"
-    return Report(
-        title=title or default_title,
-        estimate=est,
-        scaling=strong_scaling(est),
-        comparison=tuple(cluster_comparison(est, systems, currency)),
-        currency=currency,
-        law=(
-            law_panel(est, law.law, law)
-            if isinstance(law, LawFit)
-            else law_panel(est, resolve_law(law))
-        ),
-        validation=tuple(validation_assumptions(calibration)),
-        multisite=multisite,
-    )
-
-
-def report_json(rep: Report) -> dict[str, Any]:
-    return {
-        **rep.estimate.to_json(),
-        "report": {
-            "title": rep.title,
-            "strong_scaling": rep.scaling.to_json(),
-            "cluster_comparison": {
-                "currency": rep.currency,
-                "rows": [r.to_json() for r in rep.comparison],
-            },
-            "scaling_law": rep.law.to_json(),
-            "multisite": None if rep.multisite is None else rep.multisite.to_json(),
-        },
-    }
-
+from capacity.report.estimate_model import (  # noqa: F401  (re-exported: the report's API)
+    Report,
+    build_report,
+    report_json,
+    validation_assumptions,
+)
+from capacity.report.estimate_sections import (
+    assumptions_table,
+    compare_table,
+    law_note,
+    memory_note,
+    scaling_note,
+)
 
 # -- Rendering ------------------------------------------------------------------------
 
@@ -114,9 +57,7 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
     charts = []
     mem = f.memory_figure(*memory_args(est))
     if mem is not None:
-        charts.append(
-            ("memory", "Memory per GPU", f.to_div(mem, "chart-memory"), _memory_note(rep))
-        )
+        charts.append(("memory", "Memory per GPU", f.to_div(mem, "chart-memory"), memory_note(rep)))
     step = _step_time(est)
     if step is not None:
         fig = f.step_time_figure(step[0], step[1])
@@ -144,7 +85,7 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
     sc = f.scaling_figure(rep.scaling, scn.system.max_nodes_per_job)
     if sc is not None:
         charts.append(
-            ("strong-scaling", "Strong scaling", f.to_div(sc, "chart-scaling"), _scaling_note(rep))
+            ("strong-scaling", "Strong scaling", f.to_div(sc, "chart-scaling"), scaling_note(rep))
         )
     cmp_fig = f.compare_figure(rep.comparison, scn.system.id, rep.currency)
     if cmp_fig is not None:
@@ -153,14 +94,14 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
                 "comparison",
                 "Cluster comparison",
                 f.to_div(cmp_fig, "chart-compare"),
-                _compare_table(rep),
+                compare_table(rep),
             )
         )
     law = f.law_figure(rep.law, scn.model.name)
-    charts.append(("scaling-law", "Scaling law", f.to_div(law, "chart-law"), _law_note(rep)))
+    charts.append(("scaling-law", "Scaling law", f.to_div(law, "chart-law"), law_note(rep)))
     for id_, title, div, note in charts:
         sections.append(h.section(title, div + note, id_=id_))
-    sections.append(h.section("Assumptions", _assumptions_table(rep), id_="assumptions"))
+    sections.append(h.section("Assumptions", assumptions_table(rep), id_="assumptions"))
     subtitle = [
         f"{scn.model.name}: {fmt.count(est.params.total)} parameters, "
         f"{fmt.count(scn.tokens)} tokens",
@@ -327,199 +268,4 @@ def _step_table(comps: dict[str, float]) -> str:
         "bubble and the optimizer step, then the wall-clock lost to checkpoints, failures and "
         "job restarts (goodput), spread per step.</p>"
         + h.table(["part", "seconds per step", "share"], rows, numeric=(1, 2))
-    )
-
-
-def _memory_note(rep: Report) -> str:
-    mem = rep.estimate.memory
-    return (
-        f'<p class="small muted">The most loaded GPU with {h.esc(rep.estimate.layout.describe())}. '
-        f"{MEMORY_HEADROOM_FRACTION.value:.0%} of the device memory is kept free for what is "
-        "not modelled (framework workspace, communication buffers, fragmentation): "
-        f"{mem.usable_gib:,.1f} GiB usable.</p>"
-    )
-
-
-def _scaling_note(rep: Report) -> str:
-    sc = rep.scaling
-    rows = []
-    for p in sc.points:
-        status = (
-            "error: " + (p.error or "")
-            if p.error
-            else "out of memory"
-            if not p.fits_memory
-            else "over the job limit"
-            if not p.within_job_limit
-            else "ok"
-        )
-        rows.append(
-            (
-                f"{p.nodes:,}" + (" (this run)" if p.chosen else ""),
-                f"{p.gpus:,}",
-                h.fmt_num(p.wall_clock_days),
-                h.fmt_int(p.node_hours),
-                h.fmt_int(p.gpu_hours),
-                h.fmt_pct(p.efficiency, 0),
-                status,
-            )
-        )
-    knee = (
-        f"Efficiency falls below {sc.floor:.0%} of ideal from {sc.knee_nodes:,} nodes on."
-        if sc.knee_nodes is not None
-        else f"Efficiency stays above {sc.floor:.0%} of ideal over the whole range."
-    )
-    return (
-        f"<p>{h.esc(knee)} Efficiency is relative to the smallest job that fits memory.</p>"
-        + h.table(
-            ["nodes", "GPUs", "days", "node-hours", "GPU-hours", "efficiency", "status"],
-            rows,
-            numeric=(1, 2, 3, 4, 5),
-        )
-    )
-
-
-def _compare_table(rep: Report) -> str:
-    rows = []
-    for r in rep.comparison[:12]:
-        est = r.estimate
-        if est is None:
-            continue
-        rows.append(
-            (
-                r.system.name,
-                h.fmt_num(est.wall_clock_days),
-                h.fmt_int(est.run.gpu_hours),
-                h.fmt_money(
-                    r.cost_converted.amount if r.cost_converted else None,
-                    r.cost_converted.currency if r.cost_converted else None,
-                ),
-                h.fmt_num(est.run.co2_t),
-                "yes" if est.feasible else "no: " + "; ".join(x.message for x in est.reasons),
-            )
-        )
-    n_bad = sum(1 for r in rep.comparison if r.estimate is None or not r.estimate.feasible)
-    return (
-        f'<p class="small muted">{est_count(rep)} systems compared with the same model, tokens '
-        f"and {rep.estimate.n_gpus:,} GPUs (rounded up to whole nodes); {n_bad} cannot run it "
-        f"as asked. Costs in {h.esc(rep.currency)} at the catalog's dated exchange rates. "
-        "The first 12 by wall-clock:</p>"
-        + h.table(
-            ["system", "days", "GPU-hours", f"cost ({rep.currency})", "CO2e (t)", "feasible"],
-            rows,
-            numeric=(1, 2, 3, 4),
-        )
-    )
-
-
-def est_count(rep: Report) -> int:
-    return len(rep.comparison)
-
-
-def _law_note(rep: Report) -> str:
-    p = rep.law
-    gap = p.loss - p.optimal_loss
-    return (
-        f"<p>At this compute ({p.flops:.2e} FLOPs, 6ND) the law's optimum is "
-        f"{h.esc(fmt.count(p.optimal_params))} parameters on "
-        f"{h.esc(fmt.count(p.optimal_tokens))} tokens (loss {p.optimal_loss:.3f}); this run, "
-        f"{h.esc(fmt.count(p.params))} parameters on {h.esc(fmt.count(p.tokens))} tokens "
-        f"({p.tokens / p.params:,.0f} tokens/parameter), is predicted at {p.loss:.3f} nats/token, "
-        f"{gap:.3f} above the frontier.</p>"
-        + _law_interval_note(p)
-        + f'<p class="small muted">Law: {h.esc(p.law_source)}. '
-        + f"Validity: {h.esc(p.law_validity)}.</p>"
-    )
-
-
-def _law_interval_note(p: LawPanel) -> str:
-    if p.loss_interval is None:
-        return ""
-    lo, hi = p.loss_interval
-    text = f"<p>Fitted law: this run's loss lies in {lo:.3f}-{hi:.3f}"
-    if p.optimal_params_interval is not None:
-        n0, n1 = p.optimal_params_interval
-        text += f", the optimal size in {h.esc(fmt.count(n0))}-{h.esc(fmt.count(n1))}"
-    text += f" ({h.esc(p.interval_label or '')})"
-    if p.extrapolation is not None and p.extrapolation > 1.5:
-        text += (
-            f"; the run lies {p.extrapolation:.0f}x beyond the fitted runs, so the range covers "
-            "the fit's noise, not a change of regime"
-        )
-    return text + ".</p>"
-
-
-def assumptions(rep: Report) -> list[Assumption]:
-    out = list(rep.estimate.assumptions)
-    out.append(
-        Assumption(
-            name="memory headroom",
-            value=f"{MEMORY_HEADROOM_FRACTION.value:.0%} of device memory kept free",
-            source=MEMORY_HEADROOM_FRACTION.source,
-        )
-    )
-    out.append(Assumption(name="scaling law", value=rep.law.law_name, source=rep.law.law_source))
-    out.append(
-        Assumption(
-            name="strong-scaling efficiency floor",
-            value=f"{STRONG_SCALING_EFFICIENCY_FLOOR.value:.0%}",
-            source=STRONG_SCALING_EFFICIENCY_FLOOR.source,
-        )
-    )
-    rates = rep.estimate.scenario.exchange_rates
-    if rates is not None:
-        src = rates.sources[0] if rates.sources else None
-        out.append(
-            Assumption(
-                name="exchange rates",
-                value=f"base {rates.base}, {len(rates.rates)} currencies, {rates.date}",
-                source=(f"{src.title}, {src.url or src.locator}" if src else "catalog"),
-            )
-        )
-    out.extend(rep.validation)
-    return out
-
-
-def validation_assumptions(cal: EfficiencyCalibration | None) -> list[Assumption]:
-    """The throughput model's accuracy: P10-P90 of reported / predicted on held-out runs."""
-    what = {
-        "step-time": "held-out step time (throughput)",
-        "hours": "held-out accelerator-hours (end to end)",
-        "measured": "step time re-anchored on a measured run",
-    }
-    out = []
-    for band in () if cal is None else cal.residuals:
-        src = band.sources[0] if band.sources else None
-        source = "capacity validate"
-        if src is not None:
-            source = ", ".join(
-                x for x in (src.title, src.locator or src.url or "", f"as of {src.as_of}") if x
-            )
-        out.append(
-            Assumption(
-                name=f"validation: {what.get(band.id, band.id)}",
-                value=(
-                    f"reported / predicted P10-P90 {band.ratio_p10:.2f}-{band.ratio_p90:.2f} "
-                    f"over {band.n_rows} published runs"
-                ),
-                source=source,
-            )
-        )
-    if not out:
-        out.append(
-            Assumption(
-                name="validation accuracy",
-                value="no validation statistics in the catalog (run `capacity validate --fit`)",
-                source="catalogs/efficiency/",
-            )
-        )
-    return out
-
-
-def _assumptions_table(rep: Report) -> str:
-    rows = [(a.name, a.value, a.source or "—") for a in assumptions(rep)]
-    return (
-        '<p class="small muted">Every catalog figure and constant the estimate used, with '
-        "its source and the date it was read.</p>"
-        + h.table(["assumption", "value", "source"], rows)
     )
