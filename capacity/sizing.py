@@ -62,6 +62,13 @@ def run_goodput(scn: Scenario, n_gpus: int, productive_hours: float) -> Goodput:
     )
 
 
+# "More GPUs stop helping" needs a count this many times the fastest smaller one that is
+# not faster: a single count can be slower than a smaller one when its data-parallel
+# degree does not divide the global batch (AWS p4de, Llama 3 8B: 272 nodes take 46.9
+# days, 232 nodes 39.3, 448 nodes 23.9), and the search must go on past it.
+BATCH_LIMIT_SPAN = 2
+
+
 def round_nodes(nodes: int) -> int:
     """The next node count of the form m x 2^k with m <= 32 (at most 6.25 % more): counts
     with many divisors, so that TP x PP x DP layouts exist (587 nodes, a prime, has none)."""
@@ -114,7 +121,8 @@ def size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: fl
     bracketing search finds the smallest count, evaluating each candidate once: the
     catalog MFU's guess first, then the count the last wall-clock predicts (nodes x
     wall / deadline), then bisection inside the bracket. It never goes past the
-    partition (`max_job_nodes`) and stops when a larger count is not faster.
+    partition (`max_job_nodes`) and stops when a count at least `BATCH_LIMIT_SPAN` times
+    the fastest smaller one is not faster (one slower count is passed over).
     """
     assert scn.days is not None
     g = scn.system.gpus_per_node
@@ -156,9 +164,15 @@ def size_for_deadline(scn: Scenario, fpt: FlopsPerToken, seq_len: int, batch: fl
         if w <= target_h:
             hi = i
         else:
-            below = [walls[grid[k]] for k in range(lo + 1) if grid[k] in walls]
-            if below and not math.isinf(w) and w >= min(below):
-                limited = True  # more GPUs did not make it faster: the batch binds
+            below = [grid[k] for k in range(lo + 1) if grid[k] in walls]
+            fastest = min(below, key=lambda k: walls[k]) if below else None
+            if (
+                fastest is not None
+                and not math.isinf(w)
+                and w >= walls[fastest]
+                and grid[i] >= BATCH_LIMIT_SPAN * fastest
+            ):
+                limited = True  # many more GPUs did not make it faster: the batch binds
                 break
             lo = i
         if hi - lo <= 1:

@@ -120,3 +120,26 @@ def test_deadline_sizing_stops_when_the_batch_cannot_feed_more_gpus(catalog):
     nodes = est.n_gpus // 4
     assert nodes == _round_nodes(nodes)  # a count with many divisors
     assert [_round_nodes(n) for n in (31, 33, 587, 1000)] == [31, 34, 608, 1024]
+
+
+def test_a_longer_deadline_is_met_with_no_more_gpus(catalog):
+    """Wall-clock is not monotone in the node count: on AWS p4de, Llama 3 8B on 15T tokens
+    takes 39.3 days on 232 nodes but 46.9 on 272 (DP 68 fits the batch worse), and 23.9 on
+    448. One slower count must not end the search with "no job size meets" (34 days was
+    refused while 30 days was met)."""
+    import capacity
+    from capacity.system import resolve_system
+
+    sized = {}
+    for days in (30, 34):
+        scn = capacity.Scenario(
+            model=catalog.model("llama-3-8b"),
+            tokens=15e12,
+            system=resolve_system(catalog, "aws-p4de-24xlarge"),
+            days=days,
+            calibration=catalog.efficiency["calibration"],
+        )
+        est = capacity.estimate_run(scn)
+        assert est.wall_clock_days <= days, est.notes
+        sized[days] = est.n_gpus
+    assert sized[34] <= sized[30]
