@@ -146,6 +146,7 @@ def test_proposal_in_browser(chromium, shots, tmp_path):
             assert float(raw) == doc["totals"][key]
             assert close_to(text, doc["totals"][key])
         page.screenshot(path=str(shots / "proposal.png"), full_page=True)
+        check_small_screen(page)  # two systems: the wide quarter chart scrolls in its frame
     finally:
         page.close()
 
