@@ -111,7 +111,18 @@ def test_user_catalog_override_is_announced(tmp_path):
 def test_catalog_commands():
     assert run_cli("catalog", "list", "clusters").returncode == 0
     doc = json.loads(run_cli("catalog", "list", "--json").stdout)
-    assert set(doc) == {"accelerators", "clusters", "cloud", "models", "grids", "calls"}
+    assert set(doc) == {
+        "accelerators",
+        "clusters",
+        "cloud",
+        "models",
+        "grids",
+        "calls",
+        "frameworks",
+        "wan",
+    }
+    assert {r["id"] for r in doc["frameworks"]} >= {"megatron-lm", "fsdp", "unknown"}
+    assert run_cli("catalog", "show", "torchtitan").stdout.startswith("id: fsdp")
     show = run_cli("catalog", "show", "leonardo-booster")
     assert show.returncode == 0 and "wiki.u-gov.it" in show.stdout
     schema = json.loads(run_cli("catalog", "schema", "accelerators").stdout)

@@ -14,7 +14,7 @@ catalog_app = typer.Typer(
     no_args_is_help=True,
 )
 
-KIND_NAMES = ("accelerators", "clusters", "cloud", "models", "grids", "calls")
+KIND_NAMES = ("accelerators", "clusters", "cloud", "models", "grids", "calls", "frameworks", "wan")
 
 
 def register(app: typer.Typer) -> None:
@@ -24,7 +24,10 @@ def register(app: typer.Typer) -> None:
 @catalog_app.command("list")
 def list_entries(
     kind: Annotated[
-        str | None, typer.Argument(help="accelerators, clusters, cloud, models, grids or calls")
+        str | None,
+        typer.Argument(
+            help="accelerators, clusters, cloud, models, grids, calls, frameworks or wan"
+        ),
     ] = None,
     catalog: CatalogOpt = None,
     json_out: JsonOpt = False,
@@ -43,6 +46,7 @@ def list_entries(
             "grid": "grids",
             "clouds": "cloud",
             "call": "calls",
+            "framework": "frameworks",
         }
         kind = alias.get(kind, kind)
         if kind not in KIND_NAMES:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from pydantic import BaseModel
@@ -107,6 +108,30 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
                     "max_request": _fmt(c.max_request),
                 }
             )
+    elif kind == "frameworks":
+        headers = ["id", "name", "fit_family", "flash_attention", "zero_stage", "recompute"]
+        for f in cat.frameworks.values():
+            rows.append(
+                {
+                    "id": f.id,
+                    "name": f.name,
+                    "fit_family": f.fit_family,
+                    "flash_attention": _fmt(f.flash_attention),
+                    "zero_stage": _fmt(f.zero_stage),
+                    "recompute": _fmt(f.recompute),
+                }
+            )
+    elif kind == "wan":
+        headers = ["id", "cluster", "network", "uplink_gbit_per_s"]
+        for w in cat.wan.values():
+            rows.append(
+                {
+                    "id": w.id,
+                    "cluster": w.cluster,
+                    "network": w.network,
+                    "uplink_gbit_per_s": _fmt(w.uplink_gbit_per_s),
+                }
+            )
     else:
         headers = ["id", "name", "gco2_per_kwh", "year"]
         for g in cat.grids.values():
@@ -116,18 +141,31 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
     return headers, rows
 
 
+def _tables(cat: Catalog) -> tuple[Mapping[str, Entry], ...]:
+    return (
+        cat.accelerators,
+        cat.clusters,
+        cat.cloud,
+        cat.models,
+        cat.grids,
+        cat.calls,
+        cat.frameworks,
+        cat.wan,
+    )
+
+
 def find_entry(cat: Catalog, key: str) -> Entry:
-    for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids, cat.calls):
+    for table in _tables(cat):
         if key in table:
             return table[key]
     low = key.lower()
-    for table in (cat.accelerators, cat.clusters, cat.cloud, cat.models, cat.grids, cat.calls):
+    for table in _tables(cat):
         for e in table.values():
             if low in (a.lower() for a in e.aliases):
                 return e
     import difflib
 
-    names = [*cat.accelerators, *cat.clusters, *cat.cloud, *cat.models, *cat.grids, *cat.calls]
+    names = [name for table in _tables(cat) for name in table]
     close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise CapacityError(f"no catalog entry '{key}'{hint}", field="ID")
