@@ -9,6 +9,10 @@ Python API (imported lazily, so that `import capacity` stays cheap)::
                             n_gpus=256, calibration=cat.efficiency.get("calibration"))
     est = capacity.estimate_run(scn)        # a frozen pydantic model; est.to_json()
     capacity.estimates_frame([est])         # a pandas DataFrame
+
+The CLI's options as one validated model: ``capacity.ScenarioOptions.parse(tokens="2T",
+global_batch="auto")``; ``compare_scenario(template, systems)`` runs one template scenario on
+several systems.
 """
 
 from __future__ import annotations
@@ -26,6 +30,9 @@ _EXPORTS: dict[str, str | tuple[str, str]] = {
     "resolve_system": "capacity.system",
     "all_systems": "capacity.system",
     "Scenario": "capacity.estimate",
+    "ScenarioOptions": "capacity.inputs",
+    "compare_scenario": "capacity.compare",
+    "estimate_with_plan": "capacity.estimate",
     "Estimate": "capacity.estimate",
     "estimate_run": ("capacity.estimate", "estimate"),
     "plan_scenario": "capacity.estimate",

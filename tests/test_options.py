@@ -115,3 +115,21 @@ def test_plan_searches_once(monkeypatch):
     assert res.exit_code == 0, res.output
     # one search of the job size (the batch hint may add one at another batch)
     assert calls.count(3) == 1 and len(calls) <= 2
+
+
+def test_compare_scenario_keeps_the_template_options(catalog):
+    import capacity
+
+    systems = [capacity.resolve_system(catalog, "jean-zay/h100")]
+    template = capacity.Scenario(
+        model=catalog.model("llama-2-7b"),
+        tokens=1e11,
+        system=systems[0],
+        global_batch_tokens=2_000_000,
+        calibration=catalog.efficiency.get("calibration"),
+    )
+    (row,) = capacity.compare_scenario(template, systems, nodes=4)
+    assert row.estimate is not None
+    assert row.estimate.scenario.global_batch_tokens == 2_000_000
+    assert row.estimate.n_gpus == 4 * systems[0].gpus_per_node
+    assert capacity.ScenarioOptions.parse(global_batch="auto").global_batch == "auto"

@@ -24,6 +24,8 @@ def _fig(rec: Sourced, field: str) -> str:
 
 
 def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]:
+    """Columns and rows of `capacity catalog list KIND`. Long because it is one branch per
+    kind of record, each a column list and a row literal."""
     rows: list[dict[str, Any]] = []
     if kind == "accelerators":
         headers = ["id", "memory_gib", "bf16_tflops", "fp8_tflops", "tdp_w", "status"]

@@ -226,6 +226,8 @@ def size_label(a: OptimalAllocation) -> str:
 
 
 def render_optimal(res: BudgetOptimum) -> str:
+    """The text `capacity optimal` prints. Long because it is one table of rows in print
+    order plus the alternatives table; each row is one figure."""
     from capacity import fmt
     from capacity.cli.common import kv_table, table
     from capacity.cli.render import span

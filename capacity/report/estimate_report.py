@@ -120,6 +120,8 @@ def memory_args(est: Estimate) -> tuple[dict[str, float], float, float, float, s
 
 
 def _headline(rep: Report) -> str:
+    """Verdict, headline cards and notes. Long because it is one list of cards, one per
+    figure, in page order."""
     est = rep.estimate
     run, cost = est.run, est.run.cost
     cards = [
