@@ -47,7 +47,10 @@ def render(summary: dict) -> str:
     lines += [
         "",
         "P10-P90 bands (from the other sources' held-out residuals, conditioned on layout "
-        "published or not and framework known or not): reported figure inside the band "
+        "published or not and framework known or not; empirical P10/P90 of the pooled "
+        "log-residuals widened about their median by sqrt(1 + 1/k)·t(0.9, k−1)/z(0.9) for "
+        "k sources in the pool, at least 4 sources and 8 residuals, else a broader "
+        "condition): reported figure inside the band "
         f"around the held-out prediction for {pct(b['throughput']['coverage'])} of "
         f"{b['throughput']['n']} throughput figures (median width P90/P10 − 1 = "
         f"{pct(b['throughput']['median_width'])}) and {pct(b['hours']['coverage'])} of "

@@ -4,10 +4,18 @@ A residual is log(reported / predicted speed): -log(1 + e) for a throughput erro
 log(1 + e) for an accelerator-hours error (more hours = less speed). A run's band is
 built from the leave-one-source-out residuals of the *other* sources (its own source
 never sets its band), among runs predicted the same way: published layout or the
-planner's, framework named or unknown. Where that pool is thin, the layout condition
-alone, then all runs, are used. An accelerator family or framework that no other
-source has gets the band widened by the spread between the fitted families' GEMM
-efficiencies (or frameworks' shares): what the fit cannot know about it.
+planner's, framework named or unknown. Where that pool has fewer than
+MIN_BAND_RESIDUALS residuals or MIN_BAND_SOURCES sources, the layout condition alone,
+then all runs, are used.
+
+The rule (`band_limits`): the empirical P10 and P90 of the pooled log-residuals, their
+distance from the pool's median widened by sqrt(1 + 1/k) * t(0.9, k - 1) / z(0.9),
+k = the number of sources in the pool. Residuals of one source share its reporting
+and setup, so the effective sample size is the number of sources, not of rows; the
+factor is the normal-theory prediction-interval correction for a new draw from k.
+An accelerator family or framework that no other source has gets the band widened
+by the spread between the fitted families' GEMM efficiencies (or frameworks'
+shares): what the fit cannot know about it.
 """
 
 from __future__ import annotations
@@ -27,6 +35,13 @@ MIN_BAND_RESIDUALS = Constant(
     "planning choice: fewer than 8 residuals give no stable 10th/90th percentile, so the "
     "pool falls back to a broader condition",
 )
+MIN_BAND_SOURCES = Constant(
+    4,
+    "sources",
+    "planning choice: residuals of fewer than 4 sources are mostly one or two papers' "
+    "reporting, so the pool falls back to a broader condition",
+)
+Z_90 = 1.2815515655446004  # standard normal 0.9 quantile (pure arithmetic)
 
 
 def speed_residuals(r: RowResult) -> list[float]:
@@ -48,19 +63,40 @@ def _conditions(r: RowResult) -> list[tuple[bool | None, bool | None]]:
     return [(r.gave_layout, known), (r.gave_layout, None), (None, None)]
 
 
-def _pool(rows: Sequence[RowResult], target: RowResult) -> list[float]:
+def _pool(rows: Sequence[RowResult], target: RowResult) -> list[tuple[str, float]]:
+    """(source group, residual) pairs of the narrowest condition that is wide enough."""
     others = [r for r in rows if _usable(r) and r.group != target.group]
+    pool: list[tuple[str, float]] = []
     for layout, known in _conditions(target):
         pool = [
-            x
+            (r.group, x)
             for r in others
             if (layout is None or r.gave_layout == layout)
             and (known is None or (r.framework != "unknown") == known)
             for x in speed_residuals(r)
         ]
-        if len(pool) >= MIN_BAND_RESIDUALS.value:
+        enough_sources = len({g for g, _ in pool}) >= MIN_BAND_SOURCES.value
+        if len(pool) >= MIN_BAND_RESIDUALS.value and enough_sources:
             return pool
     return pool
+
+
+def _t90(df: int) -> float:
+    """Student t 0.9 quantile, Cornish-Fisher expansion (Abramowitz & Stegun 26.7.5);
+    within 1 % of the tables from 3 degrees of freedom."""
+    z = Z_90
+    return z + (z**3 + z) / (4 * df) + (5 * z**5 + 16 * z**3 + 3 * z) / (96 * df**2)
+
+
+def band_limits(pool: Sequence[tuple[str, float]]) -> tuple[float, float]:
+    """Log P10/P90 of a new source's residual from (source, residual) pairs: the
+    pooled empirical quantiles, widened about the median for k sources (module doc)."""
+    x = np.asarray([v for _, v in pool], dtype=float)
+    k = len({g for g, _ in pool})
+    med = float(np.median(x))
+    lo, hi = float(np.quantile(x, 0.1)), float(np.quantile(x, 0.9))
+    widen = math.sqrt(1 + 1 / k) * _t90(max(k - 1, 1)) / Z_90 if k > 1 else 1.0
+    return med - (med - lo) * widen, med + (hi - med) * widen
 
 
 def _spread(values: Sequence[float]) -> float:
@@ -82,7 +118,7 @@ def with_bands(rows: Sequence[RowResult], cal: EfficiencyCalibration) -> list[Ro
         if not pool:
             out.append(r)
             continue
-        lo, hi = (float(np.quantile(pool, q)) for q in (0.1, 0.9))
+        lo, hi = band_limits(pool)
         others = [o for o in rows if _usable(o) and o.group != r.group]
         widen = 0.0
         if r.accelerator not in {o.accelerator for o in others}:
