@@ -13,12 +13,11 @@ from collections.abc import Mapping
 from typing import Any
 
 from capacity.campaign.result import CampaignWarning, Quarter, RunPlan
-from capacity.campaign.runs import _checkpoint_tb, _partition_ok, _period_ok, _precision
+from capacity.campaign.runs import _checkpoint_tb, _partition_ok, _period_ok, run_scenario
 from capacity.campaign.spec import Campaign, CampaignError, CampaignRun, entry_name
 from capacity.catalog.schemas import EfficiencyCalibration, ExchangeRates, ModelSpec, WanSite
 from capacity.cost import convert
 from capacity.errors import CapacityError
-from capacity.estimate import Scenario
 from capacity.multisite import (
     MultiSiteEstimate,
     MultiSiteRequest,
@@ -56,16 +55,7 @@ def plan_multisite_run(
         for sid, n in sites.items()
     )
     first = reqs[0].system
-    base = Scenario(
-        model=model,
-        tokens=run.tokens,
-        system=first,
-        seq_len=run.seq_len,
-        mfu=run.mfu,
-        precision=_precision(first),
-        exchange_rates=rates,
-        calibration=calibration,
-    )
+    base = run_scenario(run, model, first, rates, calibration)
     try:
         ms = multisite_estimate(
             MultiSiteRequest(

@@ -71,25 +71,37 @@ def _run_cost_at(
         return None, run_cost(system, n_gpus, run.hours_per_job), run.hours_per_job
     if model is None:
         raise CampaignError("no model resolved for this run", entry=where, field="model")
+    # benchmark measurements on this system re-anchor the model (issue #13)
+    scn = run_scenario(run, model, system, rates, calibration).model_copy(
+        update={"n_gpus": n_gpus, "measured_steps": measured if run.mfu is None else ()}
+    )
     try:
-        est = estimate(
-            Scenario(
-                model=model,
-                tokens=run.tokens,
-                system=system,
-                n_gpus=n_gpus,
-                seq_len=run.seq_len,
-                mfu=run.mfu,
-                precision=_precision(system),
-                exchange_rates=rates,
-                calibration=calibration,
-                # benchmark measurements on this system re-anchor the model (issue #13)
-                measured_steps=measured if run.mfu is None else (),
-            )
-        )
+        est = estimate(scn)
     except CapacityError as exc:
         raise CampaignError(str(exc), entry=where, field=exc.field or "nodes") from None
     return est, est.run, est.wall_clock_h
+
+
+def run_scenario(
+    run: CampaignRun,
+    model: ModelSpec,
+    system: System,
+    rates: ExchangeRates | None,
+    calibration: EfficiencyCalibration | None,
+) -> Scenario:
+    """The scenario of a training run's entry on `system` (the job size left open): the
+    template that each node count, or each site, copies."""
+    assert run.tokens is not None
+    return Scenario(
+        model=model,
+        tokens=run.tokens,
+        system=system,
+        seq_len=run.seq_len,
+        mfu=run.mfu,
+        precision=_precision(system),
+        exchange_rates=rates,
+        calibration=calibration,
+    )
 
 
 def _cost_run(
