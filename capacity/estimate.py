@@ -393,6 +393,7 @@ def estimate_with_plan(scn: Scenario, top: int = 1) -> tuple[Estimate, Plan | No
         scn.calibration,
         measured=measured(scn),
         layout_given=layout_given(scn),
+        framework_known=scn.framework is not None,
         caveats=band_caveats(scn),
     )
     planner_step = choice is not None and scn.mfu is None

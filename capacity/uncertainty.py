@@ -3,12 +3,14 @@
 The fit (`capacity validate --fit`) stores, in catalogs/efficiency/calibration.toml,
 the 10th and 90th percentiles of reported / predicted time (step time or
 accelerator-hours) over held-out predictions of published runs (each refitted
-without its source group), in three bands: runs predicted with the planner's
-layout, runs predicted with their published layout, and predictions re-anchored
-on a measured run of the same source. An estimate x becomes [x * p10, x * p90]:
-if the model errs on a new run as it did on those, the truth falls inside about 8
-times in 10. The band need not contain x: the planner's layout is an optimum that
-published runs did not reach, so its band lies above 1. Cost, energy and CO2 scale
+without its source group): runs predicted with the planner's layout or with their
+published layout, each also for a named framework where at least 4 sources have
+such runs, and predictions re-anchored on a measured run of the same source. All but
+the last use validation's rule (pooled P10/P90 widened for the number of sources,
+`capacity.validation.intervals`), whose held-out coverage is 75-90 %. An estimate
+x becomes [x * p10, x * p90]: if the model errs on a new run as it did on those,
+the truth falls inside about 8 times in 10. The band need not be centred on x: the
+planner's layout is an optimum that published runs did not reach. Cost, energy and CO2 scale
 with the hours and get the same band. With few runs the percentiles are rough.
 """
 
@@ -38,7 +40,9 @@ class Band(BaseModel):
 
 _WHAT = {
     "planner": "runs predicted with the planner's layout",
+    "planner-framework": "runs predicted with the planner's layout, framework named",
     "layout": "runs predicted with their published layout",
+    "layout-framework": "runs predicted with their published layout, framework named",
     "measured": "predictions re-anchored on a measured run",
 }
 
@@ -48,9 +52,11 @@ def band_for(
     *,
     measured: bool = False,
     layout_given: bool = False,
+    framework_known: bool = False,
     caveats: tuple[str, ...] = (),
 ) -> Band | None:
-    """The band matching how the estimate was made (measured > fixed layout > planner).
+    """The band matching how the estimate was made (measured > fixed layout > planner,
+    each for a named framework where the calibration has that band).
 
     `caveats` say why this estimate may fall outside it (e.g. an accelerator with no
     published run in the fit)."""
@@ -59,6 +65,8 @@ def band_for(
     order = ["planner"]
     if layout_given:
         order.insert(0, "layout")
+    if framework_known:
+        order = [b for o in order for b in (o + "-framework", o)]
     if measured:
         order.insert(0, "measured")
     res: ResidualBand | None = None
@@ -72,8 +80,10 @@ def band_for(
         ratio_p10=res.ratio_p10,
         ratio_p90=res.ratio_p90,
         explanation=(
-            f"P10-P90 = the 10th-90th percentile of reported / predicted time over {res.n_rows} "
-            f"held-out figures of published runs ({_WHAT.get(res.id, res.id)}): "
+            f"P10-P90 = reported / predicted time over {res.n_rows} held-out figures of "
+            f"published runs ({_WHAT.get(res.id, res.id)}"
+            + ("" if res.id == "measured" else "; percentiles widened for the few sources")
+            + "): "
             f"x{res.ratio_p10:.2f} to x{res.ratio_p90:.2f}" + "".join(f"; {c}" for c in caveats)
         ),
     )

@@ -357,3 +357,20 @@ def test_end_to_end_overhead_is_its_own_line_and_steady_state_leaves_it_out(cata
 
     (whole, share), (steady, none) = wall(False), wall(True)
     assert none == 0 and share > 0 and whole > steady
+
+
+def test_estimate_band_follows_what_the_user_gave(catalog):
+    """The estimate's band is validation's for its situation: a fixed layout with a named
+    framework takes the framework-named pool; the planner has too few such rows and keeps
+    its layout band; the note names the group."""
+    from capacity.uncertainty import band_for
+
+    cal = catalog.efficiency["calibration"]
+    named = band_for(cal, layout_given=True, framework_known=True)
+    plain = band_for(cal, layout_given=True)
+    planner = band_for(cal, framework_known=True)
+    assert named is not None and plain is not None and planner is not None
+    assert "framework named" in named.explanation
+    assert "framework" not in plain.explanation
+    assert (named.ratio_p10, named.ratio_p90) != (plain.ratio_p10, plain.ratio_p90)
+    assert planner == band_for(cal)

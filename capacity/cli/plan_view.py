@@ -21,6 +21,7 @@ def layout_days(c: PlanChoice, best: Estimate) -> tuple[float, Interval | None]:
         best.scenario.calibration,
         measured=measured(best.scenario),
         layout_given=layout_given(best.scenario),
+        framework_known=best.scenario.framework is not None,
     )
     days = hours / HOURS_PER_DAY
     return days, interval(days, band)

@@ -20,7 +20,7 @@ from capacity.catalog.loader import Catalog
 from capacity.catalog.schemas import EfficiencyCalibration, ResidualBand
 from capacity.errors import CapacityError
 from capacity.validation import fit as fitting
-from capacity.validation.intervals import coverage, with_bands
+from capacity.validation.intervals import band_limits, coverage, pool_for, with_bands
 from capacity.validation.predict import (
     Prepared,
     RowResult,
@@ -235,24 +235,14 @@ def residual_bands(rows: Sequence[RowResult], today: dt.date) -> list[ResidualBa
 
     "planner": runs predicted with the planner's layout (used when an estimate lets the
     planner choose); "layout": runs predicted with their published layout (used when
-    the layout is fixed); "measured": predictions re-anchored on another run of the
-    same source (used with a measured step time). Throughput errors count as time
-    ratios (1 + error), hours errors as 1 / (1 + error).
+    the layout is fixed); each with "-framework" for runs whose framework is named
+    (used when the estimate names one). These are pooled and widened by the same rule
+    as validation's per-row bands (`intervals.band_limits`, `intervals.pool_for`), so
+    an estimate carries the band whose coverage validation measured.
+    "measured": predictions re-anchored on another run of the same source (used with
+    a measured step time).
     """
     ok = [r for r in rows if r.skipped_reason is None and r.confidence != "low"]
-
-    def ratios(subset: list[RowResult]) -> list[float]:
-        out = [
-            float(np.log(1 + r.heldout_throughput_error))
-            for r in subset
-            if r.heldout_throughput_error is not None and r.counts_for_throughput
-        ]
-        out += [
-            float(-np.log(1 + r.heldout_hours_error))
-            for r in subset
-            if r.heldout_hours_error is not None
-        ]
-        return out
 
     by_group: dict[str, list[float]] = {}
     for r in ok:
@@ -261,14 +251,21 @@ def residual_bands(rows: Sequence[RowResult], today: dt.date) -> list[ResidualBa
     anchored = [b - a for errs in by_group.values() for a in errs for b in errs if len(errs) > 1]
     anchored = [x for x in anchored if x != 0.0] or [0.0]
     out = []
-    planner = ratios([r for r in ok if not r.gave_layout])
-    layout = ratios([r for r in ok if r.gave_layout])
-    if planner:
-        what = "runs predicted with the planner's layout"
-        out.append(fitting.residual_band("planner", planner, today, what))
-    if layout:
-        what = "runs predicted with their published layout"
-        out.append(fitting.residual_band("layout", layout, today, what))
+    for layout_given, band_id in ((False, "planner"), (True, "layout")):
+        for known in (False, True):
+            pool, what = pool_for(ok, layout_given=layout_given, framework_known=known)
+            # a pool that fell back past the framework condition is the layout band's
+            if pool and (not known or "framework named" in what):
+                lo, hi = band_limits(pool)  # log reported / predicted speed
+                out.append(
+                    fitting.residual_band_from_limits(
+                        band_id + ("-framework" if known else ""),
+                        (-hi, -lo),
+                        len(pool),
+                        today,
+                        f"held-out runs ({what}), widened for {len({g for g, _ in pool})} sources",
+                    )
+                )
     out.append(
         fitting.residual_band(
             "measured", anchored, today, "step time re-anchored on another run of the same source"

@@ -466,6 +466,25 @@ def residual_band(
     )
 
 
+def residual_band_from_limits(
+    band_id: str, log_limits: tuple[float, float], n: int, today: dt.date, what: str
+) -> ResidualBand:
+    """A band of reported / predicted time from its log P10/P90 limits."""
+    return ResidualBand(
+        id=band_id,
+        ratio_p10=round(float(np.exp(log_limits[0])), 4),
+        ratio_p90=round(float(np.exp(log_limits[1])), 4),
+        n_rows=n,
+        sources=(
+            Source(
+                title=f"`{FIT_COMMAND}`: {what}",
+                locator="catalogs/runs/published_runs.csv, out-of-fit residuals",
+                as_of=today,
+            ),
+        ),
+    )
+
+
 def heldout(
     rows: Sequence[Prepared],
     cal: EfficiencyCalibration,

@@ -57,17 +57,24 @@ def _usable(r: RowResult) -> bool:
     return r.skipped_reason is None and r.confidence != "low"
 
 
-def _conditions(r: RowResult) -> list[tuple[bool | None, bool | None]]:
+def _conditions(layout_given: bool, framework_known: bool) -> list[tuple[bool | None, bool | None]]:
     """(layout given, framework known) from the narrowest to all runs."""
-    known = r.framework != "unknown"
-    return [(r.gave_layout, known), (r.gave_layout, None), (None, None)]
+    return [(layout_given, framework_known), (layout_given, None), (None, None)]
 
 
-def _pool(rows: Sequence[RowResult], target: RowResult) -> list[tuple[str, float]]:
-    """(source group, residual) pairs of the narrowest condition that is wide enough."""
-    others = [r for r in rows if _usable(r) and r.group != target.group]
+def pool_for(
+    rows: Sequence[RowResult],
+    *,
+    layout_given: bool,
+    framework_known: bool,
+    exclude_group: str | None = None,
+) -> tuple[list[tuple[str, float]], str]:
+    """(source group, residual) pairs of the narrowest condition that is wide enough,
+    and that condition in words (for the interval note)."""
+    others = [r for r in rows if _usable(r) and r.group != exclude_group]
     pool: list[tuple[str, float]] = []
-    for layout, known in _conditions(target):
+    what = "all runs"
+    for layout, known in _conditions(layout_given, framework_known):
         pool = [
             (r.group, x)
             for r in others
@@ -75,10 +82,25 @@ def _pool(rows: Sequence[RowResult], target: RowResult) -> list[tuple[str, float
             and (known is None or (r.framework != "unknown") == known)
             for x in speed_residuals(r)
         ]
+        parts = []
+        if layout is not None:
+            parts.append("published layout" if layout else "planner's layout")
+        if known is not None:
+            parts.append("framework named" if known else "framework unknown")
+        what = ", ".join(parts) or "all runs"
         enough_sources = len({g for g, _ in pool}) >= MIN_BAND_SOURCES.value
         if len(pool) >= MIN_BAND_RESIDUALS.value and enough_sources:
-            return pool
-    return pool
+            break
+    return pool, what
+
+
+def _pool(rows: Sequence[RowResult], target: RowResult) -> list[tuple[str, float]]:
+    return pool_for(
+        rows,
+        layout_given=target.gave_layout,
+        framework_known=target.framework != "unknown",
+        exclude_group=target.group,
+    )[0]
 
 
 def _t90(df: int) -> float:
