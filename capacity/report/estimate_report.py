@@ -43,6 +43,7 @@ from capacity.report.estimate_sections import (
 
 def render_report(rep: Report, today: dt.date | None = None) -> str:
     from capacity.report import figures as f
+    from capacity.report import law_figures as lf
 
     est = rep.estimate
     scn = est.scenario
@@ -97,7 +98,7 @@ def render_report(rep: Report, today: dt.date | None = None) -> str:
                 compare_table(rep),
             )
         )
-    law = f.law_figure(rep.law, scn.model.name)
+    law = lf.law_figure(rep.law, scn.model.name)
     charts.append(("scaling-law", "Scaling law", f.to_div(law, "chart-law"), law_note(rep)))
     for id_, title, div, note in charts:
         sections.append(h.section(title, div + note, id_=id_))

@@ -65,6 +65,7 @@ def _target_rows(fit: LawFit, targets: Sequence[Target]) -> list[list[str]]:
 def law_evidence_html(fit: LawFit, targets: Sequence[Target]) -> str:
     """The HTML section: figure, main-run table, constants, source and warnings."""
     from capacity.report import figures as f
+    from capacity.report import law_figures as lf
 
     p0, p1 = fit.interval_percentiles
     label = f"P{p0:g}-P{p1:g} of {len(fit.bootstrap)} bootstrap refits over runs"
@@ -79,7 +80,7 @@ def law_evidence_html(fit: LawFit, targets: Sequence[Target]) -> str:
         f"of starts. Ranges: {h.esc(label)}. They cover the fit's noise, not a change of regime "
         "beyond the runs.</p>"
     )
-    body = [intro, f.to_div(f.fitted_law_figure(fit, targets), "chart-fitted-law")]
+    body = [intro, f.to_div(lf.fitted_law_figure(fit, targets), "chart-fitted-law")]
     if targets:
         body.append(h.table(TARGET_HEADERS, _target_rows(fit, targets), numeric=(1, 2, 3, 4)))
     else:

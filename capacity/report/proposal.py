@@ -511,10 +511,11 @@ def render_html(
     law: LawFit | None = None,
 ) -> str:
     from capacity.report import figures as f
+    from capacity.report import proposal_figures as pf
 
     info = plan.info
     body = [_summary_html(plan), _call_html(plan)]
-    fig = f.request_figure(plan)
+    fig = pf.request_figure(plan)
     tables = []
     for s in plan.systems:
         headers, rows = _quarter_rows(plan, s)
@@ -656,6 +657,7 @@ def _summary_html(plan: CampaignPlan) -> str:
 
 def _evidence_html(plan: CampaignPlan, catalog: Catalog) -> str:
     from capacity.report import figures as f
+    from capacity.report import proposal_figures as pf
 
     parts = [
         '<p class="small muted">What the call asks as scaling evidence, for each main run: the '
@@ -708,7 +710,7 @@ def _evidence_html(plan: CampaignPlan, catalog: Catalog) -> str:
             f"{est.memory.total_gib:,.1f} GiB of {est.memory.usable_gib:,.1f} GiB usable per GPU "
             f"({'fits' if est.memory.fits else 'does NOT fit'}).</p>"
         )
-    mfu = f.mfu_figure(published_mfu(catalog), ours)
+    mfu = pf.mfu_figure(published_mfu(catalog), ours)
     if mfu is not None:
         parts.append("<h3>MFU against published runs</h3>" + f.to_div(mfu, "chart-mfu"))
     if n == 0:
@@ -882,6 +884,7 @@ def _measured_rows(s: SystemPlan) -> list[list[str]]:
 
 def _measured_html(plan: CampaignPlan) -> str:
     from capacity.report import figures as f
+    from capacity.report import proposal_figures as pf
 
     parts = [
         '<p class="small muted">Step times measured in a benchmark allocation (the '
@@ -902,13 +905,13 @@ def _measured_html(plan: CampaignPlan) -> str:
         parts.append(
             h.table(MEASURED_HEADERS, _measured_rows(s), numeric=(0, 2, 3, 4, 5, 6, 7, 8, 9, 10))
         )
-        fig = f.measured_figure(ev)
+        fig = pf.measured_figure(ev)
         if fig is not None:
             parts.append(f.to_div(fig, f"chart-measured-{s.index}"))
         per_gpu = ev.weak_tokens_per_gpu or (
             ev.points[0].global_batch_tokens / ev.points[0].gpus if ev.points else 0.0
         )
-        weak = f.weak_scaling_figure(ev, s.weak_predicted, s.system.name, per_gpu)
+        weak = pf.weak_scaling_figure(ev, s.weak_predicted, s.system.name, per_gpu)
         if weak is not None:
             parts.append(f.to_div(weak, f"chart-weak-{s.index}"))
         parts.append(h.bullet_list(ev.notes, "small muted"))
