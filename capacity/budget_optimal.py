@@ -124,6 +124,10 @@ def optimal_for_budget(
     exactly the budget, and its loss (above the compute-optimal loss) is what it reaches.
     With `target_loss` the training FLOPs are what the target costs. Alternatives are round
     multiples of the chosen size on the same training FLOPs.
+
+    Long because it is the one place that turns each budget kind (FLOPs, hours, money, days,
+    target loss) into FLOPs through the estimate path; each branch is short and they
+    share the fixed-point loop.
     """
     fit: LawFit | None = None
     lw: ScalingLaw

@@ -190,6 +190,9 @@ def spec_from_hf_config(cfg: dict[str, Any], *, name: str = "config.json") -> Mo
 
 
 def _spec_from_hf_config(cfg: dict[str, Any], *, name: str) -> ModelSpec:
+    """Read a Hugging Face config.json into a ModelSpec. Long on purpose: one key mapping
+    per model family (Llama-style, MLA/MoE, GPT-NeoX, Falcon, Bloom, GPT-2), read
+    top to bottom against the families' config docs."""
     if not isinstance(cfg, dict):
         raise CapacityError("config.json must hold a JSON object", field="model")
     cfg = dict(cfg)

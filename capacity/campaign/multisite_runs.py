@@ -41,7 +41,11 @@ def plan_multisite_run(
     wan: Mapping[str, WanSite],
     warnings: list[CampaignWarning],
 ) -> tuple[tuple[RunPlan, ...], str]:
-    """The run's `RunPlan` on each of its sites, and a note summarising the multi-site plan."""
+    """The run's `RunPlan` on each of its sites, and a note summarising the multi-site plan.
+
+    Long because each site's RunPlan gathers many per-site fields (hours in its unit, queue,
+    energy, cost) in one constructor call; the logic itself is a loop over sites.
+    """
     where = entry_name("runs", index, run.name)
 
     def warn(code: Any, message: str) -> None:

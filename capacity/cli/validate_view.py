@@ -30,6 +30,9 @@ def _stat(s: dict[str, Any]) -> str:
 def render_validation(
     val: Validation, source: str, cal: EfficiencyCalibration | None = None
 ) -> str:
+    """The text of `capacity validate`. Long on purpose: one section after another (rows,
+    assumptions, skipped runs, summary by group, naive rule, coverage), in the
+    order the output prints them."""
     rows = []
     for r in val.rows:
         if r.skipped_reason:

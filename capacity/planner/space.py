@@ -203,7 +203,11 @@ def enumerate_space(
     batch_seqs: float,
     space: SearchSpace,
 ) -> tuple[Candidates, list[Rejection]]:
-    """Every structurally valid layout for `n_gpus`, and the reasons families were left out."""
+    """Every structurally valid layout for `n_gpus`, and the reasons families were left out.
+
+    Long on purpose: the nested loops over TP, CP, PP, VPP, EP and DP read top to bottom as
+    the structural rules of a layout, each rejection recorded where it is decided.
+    """
     tps, rejected = tp_values(m, gpus_per_node, n_gpus, space)
     cps = cp_values(m, seq_len, space)
     pps = sorted(space.pp or [p for p in _divisors(n_gpus) if p <= m.n_layers])

@@ -220,7 +220,12 @@ def _link(inter: npt.ArrayLike, hw: Hardware, per_node: npt.ArrayLike = 1.0) -> 
 
 
 def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -> Work:
-    """Ideal seconds of every part of one step, for each candidate layout."""
+    """Ideal seconds of every part of one step, for each candidate layout.
+
+    Long on purpose: one vectorised pass over all candidate layouts; every part of the step
+    is an array expression that the next ones reuse, so splitting it would only pass
+    some twenty arrays between helpers.
+    """
     f64 = np.float64
     tp, pp, dp, cp, ep, v = (x.astype(f64) for x in (c.tp, c.pp, c.dp, c.cp, c.ep, c.vpp))
     mb, steps = c.mb.astype(f64), c.m.astype(f64)

@@ -196,6 +196,9 @@ def step_time_figure(components_s: dict[str, float], title: str) -> Figure | Non
 
 
 def scaling_figure(data: StrongScaling, max_nodes_per_job: int | None) -> Figure | None:
+    """The scaling-law panel's isoFLOP chart. Long on purpose: a plotly figure built
+    trace by trace (isoFLOP curves, frontier, the run, annotations), read top to
+    bottom like the chart."""
     import plotly.graph_objects as go
     from plotly.subplots import make_subplots
 

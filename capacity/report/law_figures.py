@@ -81,7 +81,10 @@ def law_figure(panel: LawPanel, model_name: str) -> Figure:
 
 def fitted_law_figure(fit: LawFit, targets: Sequence[tuple[str, float, float]]) -> Figure:
     """Loss against training compute: the fitted runs, the law through each run size, the
-    compute-optimal frontier with its bootstrap band, extrapolated to the main run(s)."""
+    compute-optimal frontier with its bootstrap band, extrapolated to the main run(s).
+
+    Long on purpose: a plotly figure built trace by trace, in the order a reader meets them.
+    """
     import numpy as np
     import plotly.graph_objects as go
 

@@ -47,6 +47,8 @@ def step_figure(ms: MultiSiteEstimate) -> Figure:
 
 
 def section(ms: MultiSiteEstimate) -> str:
+    """The multi-site section of the report. Long on purpose: HTML cards, the per-site
+    table and the chart, in page order."""
     from capacity.report.figures import to_div
 
     q = ms.quality

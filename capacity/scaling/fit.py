@@ -288,6 +288,10 @@ def fit_law(
     ----------
     Hoffmann et al. 2022 (arXiv:2203.15556) Sec. 3.3, App. D.2; Besiroglu et al. 2024
     (arXiv:2404.10102) Sec. 2-3.
+
+    Long because it is the pipeline in one readable sequence: checks, fit, bootstrap,
+    intervals, allocation and isoFLOP profiles, each a call to a helper of
+    fit_data/fit_solver.
     """
     refuse, warn = identifiability(data)
     if refuse and not force:
