@@ -1,0 +1,123 @@
+"""Grids, exchange rates, access calls, WAN sites and training frameworks."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Literal
+
+from pydantic import Field, field_validator
+
+from capacity.catalog.schemas.base import ID_PATTERN, Entry, Sourced
+from capacity.catalog.schemas.systems import BillingUnit
+
+
+class Grid(Entry):
+    kind: Literal["grid"] = "grid"
+    gco2_per_kwh: float = Field(ge=0, le=2000)
+    year: int = Field(ge=2000, le=2100)
+
+
+class ExchangeRates(Sourced):
+    """Dated exchange rates: 1 unit of `base` = rate units of each currency."""
+
+    id: str = Field(pattern=ID_PATTERN)
+    base: str = Field(pattern=r"^[A-Z]{3}$")
+    date: dt.date
+    rates: dict[str, float]
+
+    @field_validator("rates")
+    @classmethod
+    def _positive(cls, rates: dict[str, float]) -> dict[str, float]:
+        for code, rate in rates.items():
+            if not rate > 0:
+                raise ValueError(f"rate of {code} must be positive, got {rate}")
+        return rates
+
+
+# -- Access calls (catalogs/calls/, proposal, issue #13) -----------------------------------
+
+
+class CallSystem(Sourced):
+    """What one call offers on one system: per-project limits and the pool per cut-off."""
+
+    system: str = Field(min_length=1, description="cluster id or cluster/partition")
+    min_request: float | None = Field(default=None, gt=0, description="in the call's unit")
+    max_request: float | None = Field(default=None, gt=0, description="in the call's unit")
+    pool_per_cutoff: float | None = Field(
+        default=None, gt=0, description="total the call offers on the system per cut-off"
+    )
+    notes: str | None = None
+
+
+class Call(Entry):
+    """An access call (EuroHPC mode, GENCI access...): unit, limits, pools and period."""
+
+    kind: Literal["call"] = "call"
+    funder: str
+    unit: BillingUnit
+    period_months: int | None = Field(default=None, gt=0, le=60)
+    min_request: float | None = Field(
+        default=None, gt=0, description="per project on any system, in the call's unit"
+    )
+    max_request: float | None = Field(
+        default=None, gt=0, description="per project on any system, in the call's unit"
+    )
+    cutoffs: tuple[dt.date, ...] = ()
+    systems: tuple[CallSystem, ...] = ()
+    url: str | None = None
+
+    def for_system(self, system_id: str) -> CallSystem | None:
+        """The call's entry for 'cluster/partition' (or the whole cluster)."""
+        cluster = system_id.split("/", 1)[0]
+        exact = [s for s in self.systems if s.system == system_id]
+        return exact[0] if exact else next((s for s in self.systems if s.system == cluster), None)
+
+
+class WanSite(Entry):
+    """What a training job at one site can send over the wide-area network (catalogs/wan/).
+
+    The uplink is the site's research-network access, shared with all its other
+    traffic: an upper bound on what a job gets, never a promise. Unknown figures are
+    left out; the multi-site planner then states the assumption it uses instead.
+    """
+
+    kind: Literal["wan"] = "wan"
+    cluster: str = Field(description="clusters/ id of the site's system")
+    network: str = Field(description="research network the site is attached to, e.g. GARR")
+    uplink_gbit_per_s: float | None = Field(
+        default=None, gt=0, description="site access capacity to the research network"
+    )
+
+
+FRAMEWORK_FEATURES = (
+    "flash_attention",
+    "sequence_parallel",
+    "interleaved_pipeline",
+    "zero_stage",
+    "recompute",
+    "tensor_parallel",
+    "pipeline_parallel",
+)
+
+
+class Framework(Entry):
+    """A training framework: what it does by default where a run or a user is silent.
+
+    `fit_family` names the entry of the calibration's `frameworks` whose fitted GEMM
+    share it uses (NeMo runs Megatron-Core; llm-foundry and torchtitan run FSDP).
+    Defaults are left unset (None) where the framework has no single default.
+    """
+
+    kind: Literal["framework"] = "framework"
+    fit_family: str = Field(pattern=ID_PATTERN)
+    flash_attention: bool | None = None
+    sequence_parallel: bool | None = None
+    interleaved_pipeline: bool | None = None
+    zero_stage: int | None = Field(default=None, ge=0, le=3)
+    recompute: Literal["none", "selective", "full"] | None = None
+    tensor_parallel: bool | None = Field(
+        default=None, description="false: the framework's usual recipe runs without TP"
+    )
+    pipeline_parallel: bool | None = Field(
+        default=None, description="false: the framework's usual recipe runs without PP"
+    )
