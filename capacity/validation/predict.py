@@ -366,10 +366,12 @@ def params_of(p: Prepared, cal: EfficiencyCalibration) -> TimeParams:
     return time_params(cal, p.request.system.accelerator.id, p.framework)[0]
 
 
-def scenario_of(p: Prepared, layout: Layout, framework: Framework | None) -> Scenario:
-    """The `capacity estimate` scenario of a validated run at `layout`: the same model,
-    system, GPUs, batch, precision, calibration and framework, so that `estimate()`
-    times it with the same step-time function validation used."""
+def scenario_of(p: Prepared, layout: Layout | None, framework: Framework | None) -> Scenario:
+    """The `capacity estimate` scenario of a validated run: the same model, system, GPUs,
+    batch, precision, calibration and framework, so that `estimate()` times it with the same
+    step-time function validation used. `layout` is the run's published layout; None lets
+    the planner choose within the run's search space (the settings the run states, the
+    framework's defaults for the rest), as validation does for runs without a layout."""
     return Scenario(
         model=p.model,
         tokens=(p.run.tokens_trained_b or 1.0) * 1e9,
@@ -378,6 +380,15 @@ def scenario_of(p: Prepared, layout: Layout, framework: Framework | None) -> Sce
         seq_len=p.model.seq_len,
         global_batch_tokens=p.request.global_batch_tokens,
         layout=layout,
+        space=None
+        if layout is not None
+        else run_space(
+            p.run,
+            p.request.n_gpus,
+            p.request.system.gpus_per_node,
+            framework,
+            framework_defaults=False,
+        ),
         calibration=p.request.calibration,
         precision=p.request.precision,
         framework=framework,

@@ -342,10 +342,16 @@ def run_gpus(run: PublishedRun) -> tuple[int, str | None]:
 
 
 def run_space(
-    run: PublishedRun, n_gpus: int, gpus_per_node: int, fw: Framework | None = None
+    run: PublishedRun,
+    n_gpus: int,
+    gpus_per_node: int,
+    fw: Framework | None = None,
+    *,
+    framework_defaults: bool = True,
 ) -> SearchSpace:
     """The run's own layout where given; its framework's defaults (catalogs/frameworks)
-    where it is silent; the planner chooses the rest."""
+    where it is silent (unless `framework_defaults` is False: `capacity estimate` adds them
+    itself when it plans); the planner chooses the rest."""
 
     def one(x: Any) -> tuple[Any, ...] | None:
         return None if x is None else (x,)
@@ -375,4 +381,4 @@ def run_space(
         else (flash_default(fw),),
         tp_across_nodes=run.tp is not None and run.tp > gpus_per_node,
     )
-    return with_framework_defaults(space, fw)
+    return with_framework_defaults(space, fw) if framework_defaults else space
