@@ -99,15 +99,15 @@ def list_rows(cat: Catalog, kind: str) -> tuple[list[str], list[dict[str, Any]]]
             )
     elif kind == "calls":
         headers = ["id", "funder", "unit", "period_months", "systems", "max_request"]
-        for c in cat.calls.values():
+        for call in cat.calls.values():
             rows.append(
                 {
-                    "id": c.id,
-                    "funder": c.funder,
-                    "unit": c.unit,
-                    "period_months": _fmt(c.period_months),
-                    "systems": len(c.systems),
-                    "max_request": _fmt(c.max_request),
+                    "id": call.id,
+                    "funder": call.funder,
+                    "unit": call.unit,
+                    "period_months": _fmt(call.period_months),
+                    "systems": len(call.systems),
+                    "max_request": _fmt(call.max_request),
                 }
             )
     elif kind == "frameworks":

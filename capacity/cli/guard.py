@@ -251,10 +251,10 @@ class GuardedGroup(TyperGroup):
         **extra: Any,
     ) -> Any:
         _walk(self)
-        parent = super()
+        base_main = super().main
 
         def call() -> Any:
-            return parent.main(args, prog_name, complete_var, standalone_mode=False, **extra)
+            return base_main(args, prog_name, complete_var, standalone_mode=False, **extra)
 
         code = run_guarded(call)
         if standalone_mode:

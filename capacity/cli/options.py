@@ -46,7 +46,7 @@ def scenario_parameters(exclude: Iterable[str] = ()) -> list[inspect.Parameter]:
                 name,
                 inspect.Parameter.KEYWORD_ONLY,
                 default=field.default,
-                annotation=Annotated[field.annotation, option],  # type: ignore[name-defined]
+                annotation=Annotated[field.annotation, option],
             )
         )
     return out
