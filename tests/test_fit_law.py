@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -157,24 +157,14 @@ def test_toml_round_trip_and_bad_file():
         law_from_toml(law_to_toml(fit).replace(f"alpha = {fit.alpha!r}", "alpha = -1.0"))
 
 
-def _main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from capacity.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["capacity", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+def _main(*args: str) -> tuple[int, str, str]:
+    res = run_cli(*args)
+    return res.returncode, res.stdout, res.stderr
 
 
 def test_cli_fits_the_example_ladder(tmp_path, monkeypatch, capsys):
     law = tmp_path / "law.toml"
     code, out, _err = _main(
-        monkeypatch,
-        capsys,
         "fit-law",
         str(LADDER),
         "-o",
@@ -197,9 +187,7 @@ def test_cli_fits_the_example_ladder(tmp_path, monkeypatch, capsys):
 def test_cli_bad_row_is_one_line(tmp_path, monkeypatch, capsys):
     bad = tmp_path / "runs.csv"
     bad.write_text("params,tokens,loss\n100M,2B,3.1\n200M,lots,2.9\n")
-    code, _out, err = _main(
-        monkeypatch, capsys, "fit-law", str(bad), "-o", str(tmp_path / "x.toml")
-    )
+    code, _out, err = _main("fit-law", str(bad), "-o", str(tmp_path / "x.toml"))
     assert code == 2
     assert err.strip().count("\n") == 0 and "line 3" in err and "tokens" in err
     assert not (tmp_path / "x.toml").exists()

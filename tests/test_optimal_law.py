@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import run_cli
 
 from capacity.budget import parse_budget
 from capacity.budget_optimal import optimal_for_budget
@@ -18,17 +18,9 @@ from capacity.system import resolve_system
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def _main(monkeypatch, capsys, *args: str) -> tuple[int, str, str]:
-    from capacity.cli import main
-
-    monkeypatch.setattr(sys, "argv", ["capacity", *args])
-    try:
-        main()
-        code = 0
-    except SystemExit as exc:
-        code = int(exc.code or 0)
-    out = capsys.readouterr()
-    return code, out.out, out.err
+def _main(*args: str) -> tuple[int, str, str]:
+    res = run_cli(*args)
+    return res.returncode, res.stdout, res.stderr
 
 
 def test_budget_is_echoed_as_given():
@@ -48,9 +40,7 @@ def test_inference_aware_spends_the_budget_and_says_so(monkeypatch, capsys):
     # One basis: every other size costs the same training FLOPs as the chosen one.
     for a in res.alternatives:
         assert 6 * a.params * a.tokens == pytest.approx(opt.flops, rel=1e-9)
-    code, out, _ = _main(
-        monkeypatch, capsys, "optimal", "--budget", "1e24 flops", "--inference-tokens", "2e13"
-    )
+    code, out, _ = _main("optimal", "--budget", "1e24 flops", "--inference-tokens", "2e13")
     assert code == 0
     assert "1e24 FLOPs" in out and "1e+" not in out.split("suggested")[0]
     assert "1e24 (6ND) = the budget" in out and "vs compute-optimal" in out
@@ -97,25 +87,19 @@ def law_file(tmp_path_factory) -> Path:
 
 
 def test_optimal_with_a_fitted_law_shows_its_interval(law_file, monkeypatch, capsys):
-    code, out, _ = _main(
-        monkeypatch, capsys, "optimal", "--budget", "1e22 flops", "--law", str(law_file), "--json"
-    )
+    code, out, _ = _main("optimal", "--budget", "1e22 flops", "--law", str(law_file), "--json")
     assert code == 0
     doc = json.loads(out)
     iv = doc["loss_interval"]
     assert iv["low"] < doc["loss"] < iv["high"]
     assert doc["params_interval"]["low"] < doc["params"] < doc["params_interval"]["high"]
     assert doc["extrapolation"] > 1  # 1e22 FLOPs lies beyond a ladder that stops at 3B
-    code, out, _ = _main(
-        monkeypatch, capsys, "optimal", "--budget", "1e24 flops", "--law", str(law_file)
-    )
+    code, out, _ = _main("optimal", "--budget", "1e24 flops", "--law", str(law_file))
     assert code == 0 and "bootstrap refits" in out and "beyond the fitted runs" in out
 
 
 def test_missing_law_file_is_one_line(tmp_path, monkeypatch, capsys):
-    code, _, err = _main(
-        monkeypatch, capsys, "optimal", "--budget", "1e22 flops", "--law", str(tmp_path / "no.toml")
-    )
+    code, _, err = _main("optimal", "--budget", "1e22 flops", "--law", str(tmp_path / "no.toml"))
     assert code == 2 and "law" in err and err.strip().count("\n") == 0
 
 
