@@ -15,7 +15,6 @@ The scenario and its predicates live in `capacity.scenario`, the planner hand-of
 
 from __future__ import annotations
 
-import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -201,11 +200,6 @@ def _job_gpus(
     return n_gpus, None
 
 
-# Below this share of the ideal speed-up, adding GPUs is mostly wasted: the global batch
-# (too few sequences for more data-parallel replicas) limits the job, not the partition.
-BATCH_BOUND_SCALING = 0.6
-
-
 def sizing_note(scn: Scenario, size: Sizing, batch: float) -> str:
     """What the deadline sizing found, and what limits it when the deadline is missed."""
     assert scn.days is not None
@@ -216,9 +210,8 @@ def sizing_note(scn: Scenario, size: Sizing, batch: float) -> str:
             f"count of whole nodes on the {scn.system.name} grid that meets it "
             f"({size.evaluated} sizes evaluated)"
         )
-    ideal = size.n_gpus / size.ref_gpus if size.ref_gpus else 1.0
-    speedup = size.ref_wall_h / size.wall_h if math.isfinite(size.ref_wall_h) else 1.0
-    if size.batch_limited or (ideal > 1.5 and speedup < BATCH_BOUND_SCALING * ideal):
+    ideal, speedup = size.speedup
+    if size.batch_bound:
         needed = batch * days / scn.days
         scaled = (
             f" ({size.ref_gpus:,} -> {size.n_gpus:,} GPUs ran only x{speedup:.2f} faster)"

@@ -67,6 +67,11 @@ def run_goodput(scn: Scenario, n_gpus: int, productive_hours: float) -> Goodput:
 # degree does not divide the global batch (AWS p4de, Llama 3 8B: 272 nodes take 46.9
 # days, 232 nodes 39.3, 448 nodes 23.9), and the search must go on past it.
 BATCH_LIMIT_SPAN = 2
+# Below this share of the ideal speed-up, adding GPUs is mostly wasted: the global batch
+# (too few sequences for more data-parallel replicas) limits the job, not the partition.
+# Judged only over a span of counts wide enough for the speed-up to mean something.
+BATCH_BOUND_SCALING = 0.6
+MIN_SPAN_TO_JUDGE_SCALING = 1.5
 
 
 def round_nodes(nodes: int) -> int:
@@ -92,6 +97,24 @@ class Sizing(BaseModel):
     ref_gpus: int = 0
     ref_wall_h: float = math.inf
     plan: tuple[Plan, float] | None = None  # the plan made for `n_gpus`, reused
+
+    @property
+    def speedup(self) -> tuple[float, float]:
+        """(ideal, achieved) speed-up of `n_gpus` over the smallest count that ran."""
+        ideal = self.n_gpus / self.ref_gpus if self.ref_gpus else 1.0
+        achieved = self.ref_wall_h / self.wall_h if math.isfinite(self.ref_wall_h) else 1.0
+        return ideal, achieved
+
+    @property
+    def batch_bound(self) -> bool:
+        """The deadline is missed because the global batch limits the job: the search saw
+        more GPUs stop helping, or the largest job scaled far below its ideal speed-up."""
+        if self.meets:
+            return False
+        ideal, achieved = self.speedup
+        return self.batch_limited or (
+            ideal > MIN_SPAN_TO_JUDGE_SCALING and achieved < BATCH_BOUND_SCALING * ideal
+        )
 
 
 def node_grid(max_nodes: int) -> list[int]:

@@ -231,6 +231,7 @@ def render_optimal(res: BudgetOptimum) -> str:
     from capacity import fmt
     from capacity.cli.common import kv_table, table
     from capacity.cli.render import span
+    from capacity.scaling.fit import far_beyond_fit
 
     opt, est = res.optimum, res.estimate
     head = (
@@ -267,7 +268,7 @@ def render_optimal(res: BudgetOptimum) -> str:
             f"{res.model.n_heads} heads, FFN {res.model.ffn_dim}",
         ),
     ]
-    if res.extrapolation is not None and res.extrapolation > 1.5:
+    if far_beyond_fit(res.extrapolation):
         rows.append(
             (
                 "fitted range",

@@ -150,9 +150,13 @@ def _balance(base: Scenario, sites: tuple[SiteRequest, ...], tokens: float, batc
     return _Split(gpus, even, even_est, even_steps, shares, bal_est, steps)
 
 
+# Presentation: a split by GPUs within 1 % of the balanced step gets no imbalance note.
+IMBALANCE_NOTE_RATIO = 1.01
+
+
 def _imbalance_note(sites: tuple[SiteRequest, ...], sp: _Split) -> str | None:
     step_s, even_step_s = max(sp.steps), max(sp.even_steps)
-    if even_step_s <= 1.01 * step_s:
+    if even_step_s <= IMBALANCE_NOTE_RATIO * step_s:
         return None
     slow = sites[int(np.argmax(sp.even_steps))].system.id
     idle = 1 - min(sp.even_steps) / even_step_s

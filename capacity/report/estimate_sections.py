@@ -131,7 +131,9 @@ def _law_interval_note(p: LawPanel) -> str:
         n0, n1 = p.optimal_params_interval
         text += f", the optimal size in {h.esc(fmt.count(n0))}-{h.esc(fmt.count(n1))}"
     text += f" ({h.esc(p.interval_label or '')})"
-    if p.extrapolation is not None and p.extrapolation > 1.5:
+    from capacity.scaling.fit import far_beyond_fit
+
+    if far_beyond_fit(p.extrapolation):
         text += (
             f"; the run lies {p.extrapolation:.0f}x beyond the fitted runs, so the range covers "
             "the fit's noise, not a change of regime"

@@ -43,6 +43,14 @@ from capacity.scaling.parametric import FloatArray, ParametricLaw, as_positive
 
 INTERVAL_PERCENTILES = (10.0, 90.0)  # P10-P90, as Hoffmann et al. 2022 Table 2 reports
 ISOFLOP_REL_TOL = 0.10  # runs within 10 % of the same 6ND form one isoFLOP profile
+# Presentation, not physics: past 1.5x the fitted range (in N or D) the outputs say that
+# the bootstrap interval covers the fit's noise only, not a change of regime.
+EXTRAPOLATION_NOTE_RATIO = 1.5
+
+
+def far_beyond_fit(extrapolation: float | None) -> bool:
+    """Whether a plan lies far enough beyond the fitted runs to say so (see above)."""
+    return extrapolation is not None and extrapolation > EXTRAPOLATION_NOTE_RATIO
 
 
 # -- results --------------------------------------------------------------------------------
