@@ -93,7 +93,11 @@ def plan_multisite_run(
         jobs = 1
         if queue.wall_limit_h is not None:
             jobs = max(1, math.ceil(ms.wall_h / queue.wall_limit_h))
-        conv = None if site.cost is None else convert(site.cost, campaign.campaign.currency, rates)
+        conv = (
+            None
+            if site.run.cost is None
+            else convert(site.run.cost, campaign.campaign.currency, rates)
+        )
         plans.append(
             RunPlan(
                 index=index,
@@ -112,13 +116,13 @@ def plan_multisite_run(
                 jobs_chained=jobs,
                 calendar_h=calendar_h,
                 billing_unit=system.allocation_unit,
-                units=site.allocation_units,
-                gpu_hours=site.gpu_hours,
-                node_hours=site.node_hours,
-                units_by_quarter={q: site.allocation_units / len(qs) for q in qs},
-                energy_mwh=site.energy_mwh,
-                co2_t=site.co2_t,
-                cost=site.cost,
+                units=site.run.allocation_units,
+                gpu_hours=site.run.gpu_hours,
+                node_hours=site.run.node_hours,
+                units_by_quarter={q: site.run.allocation_units / len(qs) for q in qs},
+                energy_mwh=site.run.energy_mwh,
+                co2_t=site.run.co2_t,
+                cost=site.run.cost,
                 cost_converted=conv,
                 checkpoint_tb=_checkpoint_tb(one, campaign, model),
                 peak_nodes=nodes,

@@ -90,7 +90,11 @@ def render_multisite(ms: MultiSiteEstimate) -> str:
 
     rows = []
     for s in ms.sites:
-        cost = "no public price" if s.cost is None else f"{s.cost.amount:,.0f} {s.cost.currency}"
+        cost = (
+            "no public price"
+            if s.run.cost is None
+            else f"{s.run.cost.amount:,.0f} {s.run.cost.currency}"
+        )
         rows.append(
             [
                 s.system_id,
@@ -99,7 +103,7 @@ def render_multisite(ms: MultiSiteEstimate) -> str:
                 f"{s.step_time_s:.2f} ({s.even_step_time_s:.2f})",
                 f"{s.tokens_per_s / 1e6:,.2f}M",
                 s.layout,
-                f"{s.allocation_units:,.0f} {s.allocation_unit}s",
+                f"{s.run.allocation_units:,.0f} {s.run.allocation_unit}s",
                 cost,
                 _days(s.alone_wall_h),
             ]

@@ -9,7 +9,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 
 from capacity.catalog.schemas import WanSite
-from capacity.cost import Money
+from capacity.cost import RunCost
 from capacity.estimate import Estimate, Scenario
 from capacity.multisite.wan import STREAMING_OVERLAP_STEPS, SyncMethod, WanPrecision
 from capacity.system import System
@@ -51,13 +51,7 @@ class SiteRun(BaseModel):
     layout: str
     uplink_gbit_per_s: float | None
     uplink_origin: str
-    gpu_hours: float
-    node_hours: float
-    allocation_units: float
-    allocation_unit: str
-    cost: Money | None
-    energy_mwh: float | None
-    co2_t: float | None
+    run: RunCost  # this site's hours (in its billing unit), cost, energy and CO2
     alone_wall_h: float  # the whole run on this site alone
     estimate: Estimate  # its share of the run, for layout, memory and verdict
 
@@ -75,13 +69,13 @@ class SiteRun(BaseModel):
             "layout": self.layout,
             "uplink_gbit_per_s": self.uplink_gbit_per_s,
             "uplink_origin": self.uplink_origin,
-            "gpu_hours": self.gpu_hours,
-            "node_hours": self.node_hours,
-            "allocation_units": self.allocation_units,
-            "allocation_unit": self.allocation_unit,
-            "cost": None if self.cost is None else self.cost.model_dump(),
-            "energy_mwh": self.energy_mwh,
-            "co2_t": self.co2_t,
+            "gpu_hours": self.run.gpu_hours,
+            "node_hours": self.run.node_hours,
+            "allocation_units": self.run.allocation_units,
+            "allocation_unit": self.run.allocation_unit,
+            "cost": None if self.run.cost is None else self.run.cost.model_dump(),
+            "energy_mwh": self.run.energy_mwh,
+            "co2_t": self.run.co2_t,
             "alone_wall_clock_days": self.alone_wall_h / 24,
             "feasible": self.estimate.feasible,
             "reasons": [r.message for r in self.estimate.reasons],

@@ -87,7 +87,7 @@ def section(ms: MultiSiteEstimate) -> str:
             h.fmt_int(s.tokens_per_s),
             s.layout,
             "—" if s.uplink_gbit_per_s is None else f"{s.uplink_gbit_per_s:g}",
-            f"{h.fmt_int(s.allocation_units)} {s.allocation_unit}s",
+            f"{h.fmt_int(s.run.allocation_units)} {s.run.allocation_unit}s",
             h.fmt_num(s.alone_wall_h / 24),
         )
         for s in ms.sites
