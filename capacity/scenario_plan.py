@@ -13,6 +13,7 @@ from capacity.errors import CapacityError
 from capacity.flops import flops_per_token
 from capacity.measured import geometric_mean
 from capacity.planner.framework import flash_default, with_framework_defaults
+from capacity.planner.hardware import hardware_for
 from capacity.planner.search import Plan, PlanChoice, PlanRequest, anchor_scale, plan
 from capacity.planner.space import SearchSpace
 from capacity.scaling.hyperparams import deepseek_batch_tokens
@@ -23,7 +24,6 @@ from capacity.scenario import (
     practical_factor,
     practical_note,
 )
-from capacity.system import System
 
 BATCH_HINT = "a larger global batch would be faster"
 # Hint only when it matters: the pipeline idles for a fifth of the step and the
@@ -32,39 +32,42 @@ HINT_BUBBLE_SHARE, HINT_MIN_SPEEDUP = 0.2, 1.15
 
 
 # Plans by request, less the system's identity: `compare` sizes one workload on many
-# systems, and offerings with the same accelerator, node and network plan alike.
+# systems, and offerings with the same accelerator and the same per-GPU rates plan alike.
 _PLANS: dict[str, Plan] = {}
 _PLANS_MAX = 2048
+plan_stats = {"made": 0, "reused": 0}  # counts for tests (planner runs, plans shared)
 
 
-def _system_key(system: System) -> str:
-    """What the planner reads of a system: the accelerator, the node and the network."""
-    return (
-        f"{system.accelerator.model_dump_json()}|{system.gpus_per_node}|"
-        f"{system.inter_node_gbit_per_s}"
-    )
+def _hardware_key(req: PlanRequest) -> str:
+    """What the planner reads of a system: its accelerator and the rates `hardware_for`
+    derives from the node and the network (Gb/s per node or the fallback per GPU)."""
+    hw = hardware_for(req.system, req.precision)
+    return f"{req.system.accelerator.model_dump_json()}|{hw.model_dump_json(exclude={'notes'})}"
 
 
 def cached_plan(req: PlanRequest) -> Plan:
     """`plan(req)`, computed once per distinct request (the planner is pure).
 
-    A plan made for another system with the same hardware is reused with this request;
-    its notes name the system (the assumed-bandwidth note), so they are renamed.
+    A plan made for another system with the same hardware is reused with this request and
+    this system's hardware notes (they name the system, or are absent where it publishes
+    the figure the other one lacked).
     """
     key = hashlib.sha256(
-        (req.model_dump_json(exclude={"system"}) + _system_key(req.system)).encode()
+        (req.model_dump_json(exclude={"system"}) + _hardware_key(req)).encode()
     ).hexdigest()
     hit = _PLANS.get(key)
     if hit is None:
         if len(_PLANS) >= _PLANS_MAX:
             _PLANS.clear()
+        plan_stats["made"] += 1
         hit = _PLANS[key] = plan(req)
         return hit
+    plan_stats["reused"] += 1
     if hit.request.system is req.system:
         return hit
-    old, new = hit.request.system.name, req.system.name
-    notes = tuple(n.replace(old, new) for n in hit.notes) if old != new else hit.notes
-    return hit.model_copy(update={"request": req, "notes": notes})
+    hw = hardware_for(req.system, req.precision)
+    notes = (*hw.notes, *hit.notes[len(hit.hardware.notes) :])
+    return hit.model_copy(update={"request": req, "hardware": hw, "notes": notes})
 
 
 def plan_request(

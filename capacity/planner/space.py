@@ -261,7 +261,15 @@ def enumerate_space(
     batch_ok &= (v == 1) | (steps >= pp)
     structural = ok.copy()
     ok &= batch_ok
-    rejected += _batch_rejections(structural, batch_ok, tp, pp, cp, dp, a["mb"], batch_seqs)
+    rejected += _batch_rejections(
+        structural.reshape(len(keep_s), n_free),
+        batch_ok.reshape(len(keep_s), n_free),
+        st["tp"][keep_s],
+        st["pp"][keep_s],
+        st["cp"][keep_s],
+        dp_s[keep_s],
+        batch_seqs,
+    )
     keep = np.flatnonzero(ok)
     cands = Candidates(
         tp=tp[keep],
@@ -288,15 +296,19 @@ def _batch_rejections(
     pp: IntArr,
     cp: IntArr,
     dp: IntArr,
-    mb: IntArr,
     batch_seqs: float,
 ) -> list[Rejection]:
-    """Families (TP, PP, CP) whose every structurally valid layout breaks the batch rule."""
+    """Families (TP, PP, CP) whose every structurally valid layout breaks the batch rule.
+
+    `structural` and `batch_ok` have one row per structural split (TP, PP, CP, EP, VPP;
+    its degrees in `tp` ... `dp`) and one column per choice of the per-GPU options.
+    """
     out: list[Rejection] = []
-    good = batch_ok[structural]
-    if good.size == 0:
+    seen = np.any(structural, axis=1)
+    if not seen.any():
         return out
-    tps, pps, cps, dps = tp[structural], pp[structural], cp[structural], dp[structural]
+    good = np.any(structural & batch_ok, axis=1)[seen]
+    tps, pps, cps, dps = tp[seen], pp[seen], cp[seen], dp[seen]
     first, inv = family_groups(tps, pps, cps)
     any_good = np.bincount(inv, weights=good, minlength=len(first)) > 0
     for k in np.flatnonzero(~any_good):

@@ -1,0 +1,70 @@
+"""The planner's shortcuts change no answer: chunked timing, the top-k selection, plans
+shared between systems with the same hardware. Counts of planner runs, no wall-clock."""
+
+from __future__ import annotations
+
+import numpy as np
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import capacity.planner.search as search
+import capacity.scenario_plan as scenario_plan
+from capacity.planner import PlanRequest, plan
+from capacity.system import resolve_system
+
+
+def _request(catalog, system: str, n_gpus: int, **kw) -> PlanRequest:
+    model = catalog.model(kw.pop("model", "llama-3-8b"))
+    return PlanRequest(
+        model=model,
+        system=resolve_system(catalog, system),
+        n_gpus=n_gpus,
+        seq_len=model.seq_len,
+        global_batch_tokens=4 * 2**20,
+        calibration=catalog.efficiency["calibration"],
+        **kw,
+    )
+
+
+def _ranked(p):
+    return [(c.layout, c.step_time_s, c.tokens_per_s, c.memory) for c in p.choices]
+
+
+def test_chunked_timing_ranks_as_one_pass(catalog, monkeypatch):
+    req = _request(catalog, "jean-zay/h100", 256, top=10)
+    monkeypatch.setattr(search, "CHUNK_ROWS", 10**9)
+    whole = plan(req)
+    monkeypatch.setattr(search, "CHUNK_ROWS", 97)  # many chunks, ties across their borders
+    chunked = plan(req)
+    assert whole.n_feasible > 10 * 97
+    assert _ranked(chunked) == _ranked(whole)
+    assert chunked.choices[0].breakdown_s == whole.choices[0].breakdown_s
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 12),
+    st.lists(st.tuples(st.integers(0, 3), st.integers(0, 3)), min_size=1, max_size=40),
+)
+def test_top_rows_are_the_head_of_a_full_sort(top, rows):
+    rate = np.array([r[0] for r in rows], dtype=float)
+    mem = np.array([r[1] for r in rows], dtype=float)
+    idx = np.arange(len(rows)) * 3
+    want = np.lexsort((idx, mem, rate))[:top]
+    assert search._first(top, rate, mem, idx).tolist() == want.tolist()
+
+
+def test_systems_with_the_same_rates_share_a_plan_with_their_own_notes(catalog):
+    # CoreWeave publishes no inter-node bandwidth (200 Gb/s per GPU assumed); GCP a3-mega
+    # publishes 1,600 Gb/s per 8-GPU node: the same 25 GB/s per GPU, the same plan.
+    scenario_plan._PLANS.clear()
+    before = dict(scenario_plan.plan_stats)
+    assumed = scenario_plan.cached_plan(_request(catalog, "coreweave-h100-8x", 256))
+    published = scenario_plan.cached_plan(_request(catalog, "gcp-a3-megagpu-8g", 256))
+    assert scenario_plan.plan_stats["made"] - before["made"] == 1
+    assert scenario_plan.plan_stats["reused"] - before["reused"] == 1
+    assert _ranked(published) == _ranked(assumed)
+    assert any("publishes no inter-node bandwidth" in n for n in assumed.notes)
+    assert not any("inter-node bandwidth" in n for n in published.notes)
+    assert published.notes == plan(_request(catalog, "gcp-a3-megagpu-8g", 256)).notes
+    assert published.request.system.id == "gcp-a3-megagpu-8g"
