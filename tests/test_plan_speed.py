@@ -3,13 +3,15 @@ shared between systems with the same hardware. Counts of planner runs, no wall-c
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import capacity.planner.search as search
 import capacity.scenario_plan as scenario_plan
-from capacity.planner import PlanRequest, plan
+from capacity.planner import PlanRequest, SearchSpace, plan
 from capacity.system import resolve_system
 
 
@@ -68,3 +70,60 @@ def test_systems_with_the_same_rates_share_a_plan_with_their_own_notes(catalog):
     assert not any("inter-node bandwidth" in n for n in published.notes)
     assert published.notes == plan(_request(catalog, "gcp-a3-megagpu-8g", 256)).notes
     assert published.request.system.id == "gcp-a3-megagpu-8g"
+
+
+def _reference_layouts(m, n_gpus, g, seq_len, batch_seqs):
+    """The structural rules of `capacity.planner.space`, one layout at a time, in the order
+    of the full product (TP, PP, CP, EP, VPP, then micro-batch, ZeRO, recompute, SP)."""
+    from capacity.layout import HSDP, RECOMPUTE_CODES, RECOMPUTES
+    from capacity.planner import space as sp
+
+    tps, _ = sp.tp_values(m, g, n_gpus, SearchSpace())
+    pps = [p for p in sp._divisors(n_gpus) if p <= m.n_layers]
+    eps = sp._divisors(m.moe_experts) if m.is_moe else [1]
+    experts = m.moe_experts or 1
+    out = []
+    for tp, pp, cp, ep, v in itertools.product(
+        tps, pps, sp.cp_values(m, seq_len, SearchSpace()), eps, sp.VPP_CHOICES
+    ):
+        if n_gpus % (tp * pp * cp) or (v > 1 and not (pp > 1 and pp * v <= m.n_layers)):
+            continue
+        dp = n_gpus // (tp * pp * cp)
+        if experts % ep or dp % ep:
+            continue
+        for mb, zero, rc, seq_par in itertools.product(
+            sp.MICRO_BATCHES, (0, 1, 2, 3, HSDP), RECOMPUTES, (True, False)
+        ):
+            steps = max(round(batch_seqs / max(dp * mb, 1)), 1)
+            if tp == 1 and not seq_par:
+                continue
+            if abs(dp * mb * steps / batch_seqs - 1) > sp.BATCH_TOLERANCE.value:
+                continue
+            if v > 1 and steps < pp:
+                continue
+            out.append((tp, pp, dp, cp, ep, v, mb, zero, RECOMPUTE_CODES[rc], seq_par, steps))
+    return out
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    st.sampled_from(["llama-3-8b", "mixtral-8x7b"]),
+    st.sampled_from([4, 8]),
+    st.integers(1, 24),
+    st.sampled_from([64, 256, 500, 1024, 4096]),
+)
+def test_enumeration_follows_the_rules_in_product_order(catalog, model, g, nodes, batch):
+    from capacity.planner.space import enumerate_space
+
+    m = catalog.model(model)
+    c, _ = enumerate_space(
+        m, n_gpus=nodes * g, gpus_per_node=g, seq_len=4096, batch_seqs=batch, space=SearchSpace()
+    )
+    got = list(
+        zip(
+            *(getattr(c, k).tolist() for k in ("tp", "pp", "dp", "cp", "ep", "vpp", "mb")),
+            *(getattr(c, k).tolist() for k in ("zero", "recompute", "sp", "m")),
+            strict=True,
+        )
+    )
+    assert got == _reference_layouts(m, nodes * g, g, 4096, batch)

@@ -245,46 +245,37 @@ def enumerate_space(
     valid &= (experts % ep == 0) & (dp_s % np.maximum(ep, 1) == 0)
     keep_s = np.flatnonzero(valid)
     fr = _product(free_grid)
-    n_free = len(fr["mb"])
-    a = {k: np.repeat(col[keep_s], n_free) for k, col in st.items()}
-    a.update({k: np.tile(col, len(keep_s)) for k, col in fr.items()})
-    tp, pp, cp, ep, v = a["tp"], a["pp"], a["cp"], a["ep"], a["vpp"]
-    dp = np.repeat(dp_s[keep_s], n_free)
-    ok = np.ones(len(tp), dtype=bool)
-    ok &= (tp > 1) | (a["sp"] == free_grid["sp"][0])  # SP means nothing without TP: one copy
+    # The filters below are (structural split) x (per-GPU choice) tables: rows are built
+    # only for the layouts that pass, in the order of the full product.
+    s = {k: col[keep_s] for k, col in st.items()}
+    dp = dp_s[keep_s][:, None]
+    tp, pp, v = s["tp"][:, None], s["pp"][:, None], s["vpp"][:, None]
+    mb = fr["mb"][None, :]
+    ok = (tp > 1) | (fr["sp"][None, :] == free_grid["sp"][0])  # SP needs TP: one copy
     if space.dp is not None:
-        ok &= np.isin(dp, space.dp)
-    steps = np.rint(batch_seqs / np.maximum(dp * a["mb"], 1)).astype(np.int64)
+        ok = ok & np.isin(dp, space.dp)
+    steps = np.rint(batch_seqs / np.maximum(dp * mb, 1)).astype(np.int64)
     steps = np.maximum(steps, 1)
-    eff_batch = dp * a["mb"] * steps
+    eff_batch = dp * mb * steps
     batch_ok = np.abs(eff_batch / batch_seqs - 1) <= BATCH_TOLERANCE.value
     batch_ok &= (v == 1) | (steps >= pp)
-    structural = ok.copy()
-    ok &= batch_ok
-    rejected += _batch_rejections(
-        structural.reshape(len(keep_s), n_free),
-        batch_ok.reshape(len(keep_s), n_free),
-        st["tp"][keep_s],
-        st["pp"][keep_s],
-        st["cp"][keep_s],
-        dp_s[keep_s],
-        batch_seqs,
-    )
-    keep = np.flatnonzero(ok)
+    rejected += _batch_rejections(ok, batch_ok, s["tp"], s["pp"], s["cp"], dp_s[keep_s], batch_seqs)
+    keep = np.flatnonzero(ok & batch_ok)
+    row, col = np.divmod(keep, len(fr["mb"]))
     cands = Candidates(
-        tp=tp[keep],
-        pp=pp[keep],
-        dp=dp[keep],
-        cp=cp[keep],
-        ep=ep[keep],
-        vpp=v[keep],
-        mb=a["mb"][keep],
-        zero=a["zero"][keep],
-        recompute=a["recompute"][keep],
-        sp=a["sp"][keep].astype(bool),
-        flash=a["flash"][keep].astype(bool),
-        optimizer=a["optimizer"][keep],
-        m=steps[keep],
+        tp=s["tp"][row],
+        pp=s["pp"][row],
+        dp=dp_s[keep_s][row],
+        cp=s["cp"][row],
+        ep=s["ep"][row],
+        vpp=s["vpp"][row],
+        mb=fr["mb"][col],
+        zero=fr["zero"][col],
+        recompute=fr["recompute"][col],
+        sp=fr["sp"][col].astype(bool),
+        flash=fr["flash"][col].astype(bool),
+        optimizer=fr["optimizer"][col],
+        m=steps.ravel()[keep],
     )
     return cands, rejected
 
