@@ -63,6 +63,12 @@ def parse_quantity(
     else:
         if not str(text).strip():
             raise CapacityError("is empty: give a number such as 2T, 1.5e12, 70B", field=field)
+        if not str(text).isascii():  # '١٢' or '１２': \d and float() would read them
+            raise CapacityError(
+                f"cannot read '{shown(text)}' as a number: write it with the digits 0-9 "
+                "(examples: 2T, 1.5e12, 70B, 500k)",
+                field=field,
+            )
         match = _NUMBER.match(str(text))
         if match and "," in match.group(1) and not _THOUSANDS.match(match.group(1)):
             hint = (

@@ -116,6 +116,16 @@ def resolve(
     from capacity.units import parse_quantity
     from capacity.workload import model_from_params
 
+    rates = catalog.exchange_rates
+    currency = campaign.campaign.currency
+    if rates is not None and currency not in {rates.base, *rates.rates}:
+        raise CampaignError(
+            f"no exchange rate for '{currency}' in the catalog (known: "
+            f"{', '.join(sorted({rates.base, *rates.rates}))})",
+            entry="[campaign]",
+            field="currency",
+            path=path,
+        )
     systems: dict[str, System] = {}
     for i, entry in enumerate(campaign.systems):
         try:

@@ -71,6 +71,11 @@ class CampaignError(CapacityError):
 MAX_NODES = 10**6
 MAX_COUNT = 100_000
 MAX_JOB_HOURS = 8_784  # one job of a year
+MAX_MONTHS = 60  # the longest allocation period
+MAX_QUARTERS = MAX_MONTHS // MONTHS_PER_QUARTER
+MAX_NODE_LIST = 1_000  # sizes of one scaling test: one job each
+MAX_CHECKPOINTS_KEPT = 1_000
+MAX_DATASET_TB = 1e6  # an exabyte: far above any training set (15T tokens is ~30 TB)
 
 
 class _Frozen(BaseModel):
@@ -97,7 +102,7 @@ class CampaignInfo(_Frozen):
         le=dt.date(2100, 12, 31),
         description="first day of the allocation period",
     )
-    months: int = Field(gt=0, le=60, description="length of the allocation period")
+    months: int = Field(gt=0, le=MAX_MONTHS, description="length of the allocation period")
     contingency_fraction: float = Field(
         default=0.0, ge=0, le=1, description="margin added to every system's total"
     )
@@ -117,7 +122,9 @@ class CampaignSystem(_Frozen):
     allocation: float | None = Field(
         default=None, gt=0, description="ceiling of the request, in the system's billing unit"
     )
-    dataset_tb: float = Field(default=0.0, ge=0, description="training data stored there")
+    dataset_tb: float = Field(
+        default=0.0, ge=0, le=MAX_DATASET_TB, description="training data stored there"
+    )
     # Proposal (issue #13): the access call the request goes to, and benchmark measurements.
     call: str | None = Field(default=None, description="catalogs/calls id or alias")
     measured_steps: str | None = Field(
@@ -165,7 +172,7 @@ class CampaignRun(_Frozen):
     )
     mfu: float | None = Field(default=None, gt=0, le=1)
     seq_len: int | None = Field(default=None, gt=0)
-    checkpoints_kept: int | None = Field(default=None, ge=0)
+    checkpoints_kept: int | None = Field(default=None, ge=0, le=MAX_CHECKPOINTS_KEPT)
     # A run spread over several [[systems]] (capacity.multisite): `system`/`nodes` are the
     # first site, `sites` the others (system id -> nodes), synchronised by `sync`.
     sites: dict[str, int] | None = Field(
@@ -190,6 +197,10 @@ class CampaignRun(_Frozen):
             raise ValueError(f"node counts must be positive, got {value}")
         if any(v > MAX_NODES for v in values):
             raise ValueError(f"node counts above {MAX_NODES:,} are not a job, got {max(values)}")
+        if len(values) > MAX_NODE_LIST:
+            raise ValueError(
+                f"{len(values):,} node counts (one job each); at most {MAX_NODE_LIST:,}"
+            )
         return value
 
     @field_validator("quarters")
@@ -197,6 +208,11 @@ class CampaignRun(_Frozen):
     def _positive_quarters(cls, value: tuple[int, ...] | None) -> tuple[int, ...] | None:
         if value is not None and any(q <= 0 for q in value):
             raise ValueError(f"quarters count from 1, got {list(value)}")
+        if value is not None and any(q > MAX_QUARTERS for q in value):
+            raise ValueError(
+                f"a period has at most {MAX_QUARTERS} quarters ({MAX_MONTHS} months), "
+                f"got {list(value)}"
+            )
         if value is not None and len(set(value)) != len(value):
             raise ValueError(f"each quarter once, got {list(value)}")
         return value
@@ -221,6 +237,8 @@ class CampaignRun(_Frozen):
             raise ValueError("a multi-site run takes one node count per site and count = 1")
         if not self.sites or any(n <= 0 for n in self.sites.values()):
             raise ValueError("sites: give each other site's nodes, all positive")
+        if any(n > MAX_NODES for n in self.sites.values()):
+            raise ValueError(f"sites: node counts above {MAX_NODES:,} are not a job")
         if self.system in self.sites:
             raise ValueError(f"site '{self.system}' is given twice (system and sites)")
         return self
@@ -239,7 +257,9 @@ class CampaignRun(_Frozen):
 class StorageInfo(_Frozen):
     """[storage]: the checkpoint retention policy."""
 
-    checkpoints_kept: int = Field(default=int(DEFAULT_CHECKPOINTS_KEPT.value), ge=0)
+    checkpoints_kept: int = Field(
+        default=int(DEFAULT_CHECKPOINTS_KEPT.value), ge=0, le=MAX_CHECKPOINTS_KEPT
+    )
 
 
 class Campaign(_Frozen):

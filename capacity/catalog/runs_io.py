@@ -26,9 +26,12 @@ def read_runs_csv(path: str | Path | None = None) -> tuple[str, list[dict[str, s
     try:
         if not reader.fieldnames or "id" not in reader.fieldnames:
             raise CapacityError(f"'{p}' has no 'id' column: not a runs CSV", field="runs")
-        return str(p), [dict(r) for r in reader]
+        rows = [dict(r) for r in reader]
     except csv.Error as exc:
         raise CapacityError(f"cannot read '{p}': {exc}", field="runs") from None
+    if not rows:
+        raise CapacityError(f"'{p}' has a header but no runs", field="runs")
+    return str(p), rows
 
 
 def read_csv_rows(path: str | Path, field: str) -> list[dict[str, str]]:

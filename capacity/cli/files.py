@@ -44,8 +44,19 @@ def _under_system_root(path: Path) -> bool:
     )
 
 
+def _check_name(path: Path, field: str) -> None:
+    """A blank name or '-' is a slip (an unset variable, stdout meant), never a file to create."""
+    if not path.name.strip():
+        raise CapacityError(f"'{path}' has no name; give one", field=field)
+    if str(path) == "-":
+        raise CapacityError(
+            "'-' (standard output) is not supported here; give a file name", field=field
+        )
+
+
 def check_output_file(path: Path, *, field: str, suffixes: Sequence[str]) -> Path:
     """Refuse, before any work, a destination that must not or cannot be written."""
+    _check_name(path, field)
     if _under_system_root(path):
         raise CapacityError(f"'{path}' is a system path; write to a regular folder", field=field)
     try:
@@ -115,6 +126,7 @@ def check_output_folder(folder: Path, names: Sequence[str] | None, *, field: str
 
     With `names` None only the kind of path is checked (before the work is done).
     """
+    _check_name(folder, field)
     if _under_system_root(folder):
         raise CapacityError(f"'{folder}' is a system path; write to a regular folder", field=field)
     try:

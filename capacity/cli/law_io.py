@@ -21,10 +21,16 @@ def load_law(value: str) -> str | LawFit:
     from capacity.scaling.fit import law_from_toml
 
     path = Path(value)
-    if value.endswith(".toml") or path.is_file():
-        if not path.is_file():
+    try:
+        exists = path.exists()
+    except OSError:  # a name too long for the file system: not a file
+        exists = False
+    if value.endswith(".toml") or exists:
+        if not exists:
             raise CapacityError(f"no such law file '{value}'", field="law")
         from capacity.catalog.files import read_text
+
+        # a folder, a device or a FIFO is named as such by read_text
 
         return law_from_toml(read_text(path, field="law"), where=value)
     get_law(value)  # unknown id: the error lists the valid ones

@@ -19,6 +19,7 @@ Pure: no I/O. Units: N in parameters, D in tokens, C in FLOPs, loss in nats/toke
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -433,7 +434,95 @@ def law_from_toml(text: str, *, where: str = "law") -> LawFit:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
         raise CapacityError(f"'{where}': {loc}: {err['msg']}", field="law") from None
-    bad = [k for k in ("E", "A", "B", "alpha", "beta") if not getattr(fit, k) > 0]
-    if bad or not all(math.isfinite(getattr(fit, k)) for k in ("E", "A", "B", "alpha", "beta")):
-        raise CapacityError(f"'{where}': {', '.join(bad) or 'constants'} must be > 0", field="law")
+    _check_fields(doc, fit, where)
+    _check_constants(
+        dict(zip(_CONSTANTS, (fit.E, fit.A, fit.B, fit.alpha, fit.beta), strict=True)), where
+    )
+    for i, row in enumerate(fit.bootstrap):
+        _check_constants(dict(zip(_CONSTANTS, row, strict=True)), where, f"bootstrap[{i}]: ")
     return fit
+
+
+_CONSTANTS = ("E", "A", "B", "alpha", "beta")
+_RANGES = ("params_range", "tokens_range", "flops_range", "loss_range")
+
+
+def _non_finite(value: Any, path: str) -> str | None:
+    """The key path of the first nan/inf in a parsed TOML value (TOML allows both)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return path
+    items: Any = ()
+    if isinstance(value, dict):
+        items = value.items()
+    elif isinstance(value, list):
+        items = enumerate(value)
+    for key, item in items:
+        found = _non_finite(item, f"{path}.{key}" if path else str(key))
+        if found:
+            return found
+    return None
+
+
+def _check_fields(doc: dict[str, Any], fit: LawFit, where: str) -> None:
+    """The fields a law file carries besides its constants: finite, positive, ordered."""
+    bad = _non_finite(doc, "")
+    if bad:
+        raise CapacityError(f"'{where}': {bad}: must be a finite number", field="law")
+    for name in _RANGES:
+        lo, hi = getattr(fit, name)
+        if not 0 < lo <= hi:
+            raise CapacityError(
+                f"'{where}': {name}: must be [low, high] with 0 < low <= high, "
+                f"got [{lo:g}, {hi:g}]",
+                field="law",
+            )
+    p0, p1 = fit.interval_percentiles
+    if not 0 <= p0 < p1 <= 100:
+        raise CapacityError(
+            f"'{where}': interval_percentiles: must be [low, high] within 0-100, "
+            f"got [{p0:g}, {p1:g}]",
+            field="law",
+        )
+    if fit.n_runs < 1 or fit.huber_delta <= 0 or fit.objective < 0 or (fit.seed_noise or 0) < 0:
+        raise CapacityError(
+            f"'{where}': n_runs and huber_delta must be positive, objective and seed_noise "
+            "not negative",
+            field="law",
+        )
+    for i, (_name, n, d, loss) in enumerate(fit.runs):
+        if not (n > 0 and d > 0 and loss > 0):
+            raise CapacityError(
+                f"'{where}': runs[{i}]: params, tokens and loss must be positive", field="law"
+            )
+
+
+# Ceiling of an irreducible loss, nats/token: a uniform guess over a 10^8-token vocabulary
+# costs ln(1e8) = 18.4 nats, so no language model's loss floor lies above 20.
+MAX_IRREDUCIBLE_LOSS = 20.0
+
+
+def _check_constants(values: dict[str, float], where: str, label: str = "") -> None:
+    """Refuse constants no law can have: not positive and finite, a loss floor above any
+    model's, or an allocation that over- or underflows (A = 1e300 gives G = inf)."""
+    bad = [k for k, v in values.items() if not (math.isfinite(v) and v > 0)]
+    if bad:
+        raise CapacityError(
+            f"'{where}': {label}{', '.join(bad)} must be finite and > 0", field="law"
+        )
+    if values["E"] > MAX_IRREDUCIBLE_LOSS:
+        raise CapacityError(
+            f"'{where}': {label}E = {values['E']:g} nats is above any model's loss floor "
+            f"(at most {MAX_IRREDUCIBLE_LOSS:g})",
+            field="law",
+        )
+    law = ParametricLaw(id="check", name="check", source="", validity="", **values)
+    try:
+        ok = 0 < law.G < math.inf and 0 < law._k() < math.inf
+    except ArithmeticError:
+        ok = False
+    if not ok:
+        raise CapacityError(
+            f"'{where}': {label}A, B, alpha and beta give no finite compute-optimal allocation "
+            f"(A = {values['A']:g}, B = {values['B']:g}): not a law `capacity fit-law` writes",
+            field="law",
+        )

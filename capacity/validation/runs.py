@@ -21,7 +21,7 @@ from capacity.catalog.loader import Catalog
 from capacity.catalog.schemas import Framework, Grid, ModelSpec, Precision, Source
 from capacity.constants import Constant
 from capacity.errors import CapacityError
-from capacity.layout import Recompute
+from capacity.layout import HSDP, Recompute
 from capacity.planner.framework import flash_default, with_framework_defaults
 from capacity.planner.space import SearchSpace
 from capacity.system import System
@@ -51,6 +51,8 @@ _MAY_BE_ZERO = {
     "reported_co2_t",
     "sliding_window_share",
 }
+# Fractions of a whole (utilisation, the share of layers with sliding-window attention).
+_FRACTIONS = {"reported_mfu", "reported_hfu", "sliding_window_share"}
 # Far above any published run (the largest use ~10^5 GPUs); keeps every search bounded.
 _MAX_RUN_COUNT = 10**7
 # Any other figure (hours, days, tokens in billions, TFLOP/s, MWh) outside this is a typo.
@@ -132,6 +134,10 @@ class PublishedRun(BaseModel):
             return value
         if value < 0 or (value == 0 and info.field_name not in _MAY_BE_ZERO):
             raise ValueError(f"must be positive, got {value}")
+        if info.field_name in _FRACTIONS and value > 1:
+            raise ValueError(f"is a fraction of at most 1, got {value:g}")
+        if info.field_name == "zero_stage" and value > HSDP:
+            raise ValueError(f"ZeRO stage must be 0-3, or {HSDP} for HSDP, got {value}")
         if isinstance(value, int) and info.field_name != "year" and value > _MAX_RUN_COUNT:
             raise ValueError(f"{value} is out of range (at most {_MAX_RUN_COUNT:,})")
         if value > _MAX_RUN_FIGURE or 0 < value < _MIN_RUN_FIGURE:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from capacity.catalog.schemas.base import ID_PATTERN, Entry, Sourced
 from capacity.catalog.schemas.systems import BillingUnit
@@ -15,6 +15,11 @@ class Grid(Entry):
     kind: Literal["grid"] = "grid"
     gco2_per_kwh: float = Field(ge=0, le=2000)
     year: int = Field(ge=2000, le=2100)
+
+
+# Far outside any exchange rate (the weakest currencies trade at ~10^5 per euro): a typo
+# such as 1e-300 would make every converted cost vanish.
+MIN_RATE, MAX_RATE = 1e-6, 1e6
 
 
 class ExchangeRates(Sourced):
@@ -27,10 +32,18 @@ class ExchangeRates(Sourced):
 
     @field_validator("rates")
     @classmethod
-    def _positive(cls, rates: dict[str, float]) -> dict[str, float]:
+    def _positive(cls, rates: dict[str, float], info: ValidationInfo) -> dict[str, float]:
+        base = info.data.get("base")
+        if base in rates:
+            raise ValueError(f"the base currency {base} has rate 1 by definition; remove it")
         for code, rate in rates.items():
             if not rate > 0:
                 raise ValueError(f"rate of {code} must be positive, got {rate}")
+            if not MIN_RATE <= rate <= MAX_RATE:
+                raise ValueError(
+                    f"rate of {code} is {rate:g}; a currency per unit of another lies "
+                    f"between {MIN_RATE:g} and {MAX_RATE:g}"
+                )
         return rates
 
 

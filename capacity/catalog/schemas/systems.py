@@ -10,6 +10,13 @@ from capacity.catalog.schemas.base import ID_PATTERN, Entry, Sourced
 
 # -- Queue rules and billing conversions of a partition (proposal, issue #13) ------------
 
+# Sanity ceilings far above any real system (the largest have ~10^4 nodes, 6.4 Tbit/s per
+# node and instance prices of a few hundred per hour): a typo such as `nodes = 1e20` or a
+# price of 1e300 is refused at load instead of flowing into every search and cost.
+MAX_SYSTEM_NODES = 10**6
+MAX_NODE_GBIT_PER_S = 1e5
+MAX_PRICE_PER_HOUR = 1e6
+
 BillingUnit = Literal["node-hour", "gpu-hour", "core-hour", "normalised-gpu-hour"]
 
 
@@ -21,8 +28,8 @@ class Queue(Sourced):
         default="qos", description="selected with sbatch --qos or --partition"
     )
     max_wall_time_h: float = Field(gt=0)
-    min_nodes: int | None = Field(default=None, gt=0)
-    max_nodes: int | None = Field(default=None, gt=0)
+    min_nodes: int | None = Field(default=None, gt=0, le=MAX_SYSTEM_NODES)
+    max_nodes: int | None = Field(default=None, gt=0, le=MAX_SYSTEM_NODES)
     max_gpus: int | None = Field(default=None, gt=0, description="GPUs per job")
     default: bool = Field(default=False, description="the QoS a job gets when none is named")
     debug: bool = Field(default=False, description="for tests only; never chosen for production")
@@ -53,20 +60,23 @@ class Partition(Sourced):
     expected_available: str | None = Field(
         default=None, description="planned: when it is expected to open, as its source says"
     )
-    nodes: int = Field(gt=0)
+    nodes: int = Field(gt=0, le=MAX_SYSTEM_NODES)
     accelerators_per_node: int = Field(gt=0, le=128)
     accelerator: str = Field(description="id of an accelerators/ entry")
     intra_node_topology: str | None = None
     inter_node_fabric: str | None = None
     inter_node_gbit_per_s: float | None = Field(
-        default=None, gt=0, description="injection bandwidth per node, all NICs"
+        default=None,
+        gt=0,
+        le=MAX_NODE_GBIT_PER_S,
+        description="injection bandwidth per node, all NICs",
     )
     node_power_kw: float | None = Field(default=None, gt=0, le=200)
     pue: float | None = Field(default=None, ge=1, le=3)
     allocation_unit: Literal["node-hour", "gpu-hour"] = "gpu-hour"
-    price_per_unit: float | None = Field(default=None, gt=0)
+    price_per_unit: float | None = Field(default=None, gt=0, le=MAX_PRICE_PER_HOUR)
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
-    max_nodes_per_job: int | None = Field(default=None, gt=0)
+    max_nodes_per_job: int | None = Field(default=None, gt=0, le=MAX_SYSTEM_NODES)
     max_wall_time_h: float | None = Field(default=None, gt=0)
     access: tuple[str, ...] = ()
     notes: str | None = None
@@ -122,9 +132,12 @@ class CloudOffering(Entry):
     accelerator: str
     accelerators_per_instance: int = Field(gt=0, le=128)
     interconnect: str | None = None
-    inter_node_gbit_per_s: float | None = Field(default=None, gt=0)
+    inter_node_gbit_per_s: float | None = Field(default=None, gt=0, le=MAX_NODE_GBIT_PER_S)
     price_per_hour: float | None = Field(
-        default=None, gt=0, description="per instance-hour; absent when no public price exists"
+        default=None,
+        gt=0,
+        le=MAX_PRICE_PER_HOUR,
+        description="per instance-hour; absent when no public price exists",
     )
     currency: str | None = Field(default=None, pattern=r"^[A-Z]{3}$")
     pricing_model: Literal["on-demand", "reserved-1y", "reserved-3y", "spot", "committed"] = (
@@ -134,7 +147,7 @@ class CloudOffering(Entry):
     grid: str = Field(description="grids/ id of the region's electricity")
     pue: float | None = Field(default=None, ge=1, le=3)
     node_power_kw: float | None = Field(default=None, gt=0, le=200)
-    max_instances: int | None = Field(default=None, gt=0)
+    max_instances: int | None = Field(default=None, gt=0, le=MAX_SYSTEM_NODES)
 
     @model_validator(mode="after")
     def _price_has_currency(self) -> CloudOffering:

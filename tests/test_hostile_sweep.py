@@ -1,0 +1,167 @@
+"""Hostile input found by a systematic sweep (issue 12, the hidden set): each case was an
+internal error, a misleading message or a silent wrong answer before its fix. In-process
+through `conftest.run_cli`; every case must end in one `error:` line and exit code 2."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import re
+from pathlib import Path
+
+import pytest
+from conftest import ROOT, run_cli
+
+JOB = ["--params", "1B", "--tokens", "20B", "--cluster", "leonardo-booster"]
+LAW = """id = "fit:t"
+name = "t"
+source = "test"
+as_of = "2026-12-01"
+E = 1.76
+A = 355.3
+B = 1189.1
+alpha = 0.333
+beta = 0.335
+n_runs = 20
+params_range = [1e8, 3e9]
+tokens_range = [1e9, 1.2e11]
+flops_range = [6e17, 2.2e21]
+loss_range = [2.23, 3.66]
+bootstrap = [[1.7, 350.0, 1200.0, 0.33, 0.34]]
+"""
+
+
+def one_line_error(*args: str, field: str | None = None, cwd: Path | None = None) -> str:
+    res = run_cli(*args, cwd=cwd)
+    lines = [ln for ln in res.stderr.splitlines() if ln.strip() and not ln.startswith("note:")]
+    assert res.returncode == 2, (args, res.stderr, res.stdout[-300:])
+    assert len(lines) == 1 and lines[0].startswith("error: "), res.stderr
+    assert "internal error" not in lines[0] and "Traceback" not in res.stderr, lines[0]
+    if field:
+        assert field in lines[0], lines[0]
+    return lines[0]
+
+
+# --- --law files: every field is checked, not only the five constants ------------------
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "says"),
+    [
+        ("A = 355.3", "A = 1e300", "no finite compute-optimal"),  # was OverflowError
+        ("B = 1189.1", "B = 1e300", "no finite compute-optimal"),  # was ZeroDivisionError
+        ("E = 1.76", "E = 1e300", "loss floor"),  # was exit 0 with a loss of 1e300
+        ("params_range = [1e8, 3e9]", "params_range = [0, 0]", "params_range"),
+        ("tokens_range = [1e9, 1.2e11]", "tokens_range = [nan, 1]", "tokens_range"),
+        ("n_runs = 20", "n_runs = 20\ninterval_percentiles = [-1, 5]", "interval_percentiles"),
+        ("0.33, 0.34]]", "0.33, inf]]", "bootstrap"),
+    ],
+)
+def test_law_file_fields_are_checked(tmp_path, old, new, says):
+    path = tmp_path / "law.toml"
+    path.write_text(LAW.replace(old, new))
+    assert old in LAW
+    for cmd in (["--budget", "1e21 flops"], ["--target-loss", "2.5"]):
+        assert says in one_line_error("optimal", *cmd, "--law", str(path), field="law")
+
+
+def test_law_file_that_is_a_folder_or_pipe_is_named_so(tmp_path):
+    os.mkfifo(tmp_path / "fifo")
+    line = one_line_error("optimal", "--budget", "1e21 flops", "--law", str(tmp_path / "fifo"))
+    assert "regular file" in line  # was "unknown scaling law"
+    line = one_line_error("optimal", "--budget", "1e21 flops", "--law", str(tmp_path))
+    assert "folder" in line
+
+
+# --- quantities and output names -------------------------------------------------------
+
+
+@pytest.mark.parametrize("tokens", ["\u0663B", "\uff11\uff12B"])  # Arabic-Indic 3, fullwidth 12
+def test_non_ascii_digits_are_refused(tokens):
+    assert "0-9" in one_line_error("estimate", "--params", "1B", "--tokens", tokens)
+
+
+@pytest.mark.parametrize("name", ["-", "  "])
+def test_output_names_that_are_slips(tmp_path, name):
+    one_line_error("report", *JOB, "-o", name, field="output", cwd=tmp_path)
+    camp = ROOT / "examples/campaigns/jean-zay-cloud-30b.toml"
+    one_line_error("proposal", str(camp), "-o", name, field="output", cwd=tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+# --- campaign files ----------------------------------------------------------------------
+
+CAMPAIGN = (ROOT / "examples/campaigns/leonardo-7b-eurohpc-ai.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "field"),
+    [
+        ('currency = "EUR"', 'currency = "XXX"', "currency"),  # was silently unconverted
+        ("quarters = [2, 3]", "quarters = [99999999999999999999]", "quarters"),
+        ("checkpoints_kept = 2", "checkpoints_kept = 1000000000000", "checkpoints_kept"),
+        ("dataset_tb = 12", "dataset_tb = 1e30", "dataset_tb"),
+        ("nodes = [16, 32, 64, 128, 256]", "nodes = [" + "16," * 5000 + "]", "nodes"),
+    ],
+)
+def test_campaign_bounds(tmp_path, old, new, field):
+    assert old in CAMPAIGN
+    text = CAMPAIGN.replace(old, new, 1).replace("measured_steps = ", "# ")
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    one_line_error("proposal", str(path), "-o", str(tmp_path / "out"), field=field)
+
+
+# --- runs CSV ----------------------------------------------------------------------------
+
+
+def _runs(tmp_path: Path, **changes: str) -> Path:
+    text = (ROOT / "catalogs/runs/published_runs.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    out = io.StringIO()
+    writer = csv.DictWriter(out, fieldnames=list(rows[0]))
+    writer.writeheader()
+    if changes:
+        writer.writerow({**rows[0], **changes})
+    path = tmp_path / "runs.csv"
+    path.write_text(out.getvalue())
+    return path
+
+
+@pytest.mark.parametrize(
+    ("changes", "field"),
+    [
+        ({"reported_mfu": "5"}, "reported_mfu"),  # MFU 500 % was accepted
+        ({"zero_stage": "7"}, "zero_stage"),  # the message named no file or row
+        ({}, "no runs"),  # a header alone validated "0 runs"
+    ],
+)
+def test_runs_csv_fractions_stages_and_empty(tmp_path, changes, field):
+    line = one_line_error("validate", "--runs", str(_runs(tmp_path, **changes)), "--no-heldout")
+    assert field in line and "runs.csv" in line
+
+
+# --- catalog figures far outside any system ----------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("kind", "entry", "pattern", "value", "says"),
+    [
+        ("clusters", "leonardo-booster", r"nodes = 3456", "nodes = 99999999999999999999", "nodes"),
+        ("currency", "exchange-rates", r"USD = [0-9.]+", "USD = 1e-300", "USD"),
+        ("currency", "exchange-rates", r"USD = [0-9.]+", "EUR = 2, USD = 1.1", "base currency"),
+        (
+            "cloud",
+            "aws-p5-48xlarge",
+            r"price_per_hour = [0-9.]+",
+            "price_per_hour = 1e300",
+            "price",
+        ),
+    ],
+)
+def test_catalog_sanity_bounds(tmp_path, kind, entry, pattern, value, says):
+    text = (ROOT / "catalogs" / kind / f"{entry}.toml").read_text()
+    (tmp_path / kind).mkdir()
+    (tmp_path / kind / f"{entry}.toml").write_text(re.sub(pattern, value, text, count=1))
+    assert says in one_line_error("catalog", "validate", str(tmp_path))
