@@ -244,10 +244,18 @@ def plan(req: PlanRequest) -> Plan:
     )
 
 
-# Candidates timed per call: the ~40 arrays of `Work` stay small enough to be reused
-# from the allocator's free lists instead of fresh pages (page faults were a fifth of
-# `compare --days`' CPU time), and results are the same (every operation is per row).
-CHUNK_ROWS = 4096
+# Candidates timed per call: bounds the memory of the ~40 arrays of `Work` for large
+# spaces; the results are the same (every operation is per row).
+CHUNK_ROWS = 16_384
+
+# glibc's malloc serves blocks above M_MMAP_THRESHOLD (128 KiB at first) with fresh mmap
+# pages and unmaps them on free, so every planner run faulted its arrays in again (a
+# quarter of `compare --days`' CPU time); freeing one mmap'd block raises the threshold
+# to its size (mallopt(3), M_MMAP_THRESHOLD, "dynamic adjustment"), after which the
+# arrays reuse heap pages. One block of this size is allocated and freed at import;
+# elsewhere it is a harmless allocation.
+HEAP_HINT_BYTES = 16 * 2**20
+np.empty(HEAP_HINT_BYTES, dtype=np.uint8)  # freed at once: only the threshold stays
 
 
 def _fastest(
