@@ -29,6 +29,10 @@ SYNC_CHOICES = ("diloco", "streaming", "ddp")  # capacity.multisite.SYNC_METHODS
 MULTISITE_FIELDS = ("sites", "sync", "inner_steps", "wan_gbps")  # estimate and report only
 MAX_ZERO_STAGE = 4  # 4 = HSDP (FSDP hybrid shard), see capacity.layout.HSDP
 
+# Ceiling of --tokens: 640x the 15.6T tokens Llama 3 405B was pre-trained on (Dubey et al.
+# 2024, arXiv:2407.21783), so a wrong unit ('1e15T') is refused, not planned.
+MAX_TRAINING_TOKENS = 1e16
+
 DEFAULT_MODEL = "mistral-7b"
 DEFAULT_CLUSTER = "leonardo-booster"
 DEFAULT_TOKENS = "1T"

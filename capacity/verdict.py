@@ -23,6 +23,10 @@ from capacity.system import System
 from capacity.throughput import Throughput
 from capacity.units import HOURS_PER_DAY
 
+# No training run is planned beyond a century (also the ceiling of --days): a plan that
+# long comes from a wrong input (the tokens, the GPU count, --mfu), not from a schedule.
+MAX_RUN_DAYS = 36_525
+
 
 class Reason(BaseModel):
     model_config = ConfigDict(frozen=True)
@@ -148,6 +152,16 @@ def system_reasons(
         state = "not yet available" if system.status == "planned" else "no longer available"
         out.append(
             Reason(code="status", message=f"{state}: {system.name} is {system.status}{when}")
+        )
+    if days is None and wall_h > MAX_RUN_DAYS * HOURS_PER_DAY:
+        out.append(
+            Reason(
+                code="duration",
+                message=(
+                    f"takes {wall_h / HOURS_PER_DAY:,.0f} days, more than a century: check "
+                    "the tokens, the GPU count and --mfu"
+                ),
+            )
         )
     if days is not None and wall_h > days * HOURS_PER_DAY * (1 + 1e-9):
         out.append(

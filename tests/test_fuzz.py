@@ -50,6 +50,12 @@ HOSTILE = [
     "0.5",
     "\x00",
     "a" * 500,
+    "\u0663",  # Arabic-Indic 3
+    "\uff11\uff12B",  # fullwidth 12B
+    "1e15T",
+    "1.5 T",
+    "0x10",
+    "-",
 ]
 hostile_value = st.one_of(
     st.sampled_from(HOSTILE),
@@ -218,6 +224,47 @@ def test_corrupted_runs_csv(tmp_path_factory, data):
     path = tmp_path_factory.mktemp("runs") / "runs.csv"
     path.write_bytes(data.draw(corrupted(RUNS)))
     check_outcome(["validate", "--runs", str(path), "--no-heldout", "--json"])
+
+
+LADDER = (ROOT / "examples/ablation_ladder.csv").read_bytes()
+LAW = b"""id = "fit:fuzz"
+name = "fuzz"
+source = "test"
+as_of = "2026-12-01"
+E = 1.76
+A = 355.3
+B = 1189.1
+alpha = 0.333
+beta = 0.335
+n_runs = 20
+params_range = [1e8, 3e9]
+tokens_range = [1e9, 1.2e11]
+flops_range = [6e17, 2.2e21]
+loss_range = [2.23, 3.66]
+interval_percentiles = [10.0, 90.0]
+seed_noise = 0.0024
+bootstrap = [[1.7, 350.0, 1200.0, 0.33, 0.34], [1.8, 360.0, 1180.0, 0.34, 0.33]]
+"""
+
+
+@FILE_SETTINGS
+@given(data=st.data())
+def test_corrupted_law_file(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("law") / "law.toml"
+    path.write_bytes(data.draw(corrupted(LAW)))
+    target = data.draw(st.sampled_from([["--budget", "1e21 flops"], ["--target-loss", "2.5"]]))
+    check_outcome(["optimal", *target, "--law", str(path), "--json"])
+
+
+@settings(FUZZ, max_examples=6)
+@given(data=st.data())
+def test_corrupted_fit_law_runs(tmp_path_factory, data):
+    folder = tmp_path_factory.mktemp("ladder")
+    path = folder / "runs.csv"
+    path.write_bytes(data.draw(corrupted(LADDER)))
+    check_outcome(
+        ["fit-law", str(path), "-o", str(folder / "law.toml"), "--bootstrap", "3", "--json"]
+    )
 
 
 @settings(FUZZ, max_examples=6)

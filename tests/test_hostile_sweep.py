@@ -165,3 +165,27 @@ def test_catalog_sanity_bounds(tmp_path, kind, entry, pattern, value, says):
     (tmp_path / kind).mkdir()
     (tmp_path / kind / f"{entry}.toml").write_text(re.sub(pattern, value, text, count=1))
     assert says in one_line_error("catalog", "validate", str(tmp_path))
+
+
+# --- numbers inside the old ranges that gave absurd answers ------------------------------
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--mfu", "1e-300"], "mfu"),  # was FEASIBLE in 2.4e298 days
+        (["--days", "1e-300"], "days"),
+        (["--tokens", "1e15T"], "tokens"),  # 1e27 tokens: a wrong unit
+    ],
+)
+def test_absurd_but_positive_inputs(args, field):
+    one_line_error("estimate", "--params", "1B", *args, field=field)
+
+
+def test_a_plan_longer_than_a_century_is_not_feasible():
+    import json
+
+    res = run_cli("estimate", "--params", "1B", "--tokens", "1e16", "--gpus", "4", "--json")
+    doc = json.loads(res.stdout)
+    assert res.returncode == 0 and doc["verdict"] == "NOT FEASIBLE", doc["verdict"]
+    assert any("century" in r for r in doc["reasons"]), doc["reasons"]

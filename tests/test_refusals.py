@@ -151,7 +151,7 @@ def test_deadline_sizing_says_when_the_batch_is_the_limit():
 
 def test_impossible_deadline_is_bounded_by_the_partition():
     code, out, err = cli(
-        "compare", "--params", "7B", "--tokens", "1T", "--days", "1e-9", "--where", "eu", "--json"
+        "compare", "--params", "7B", "--tokens", "1T", "--days", "0.001", "--where", "eu", "--json"
     )
     assert code == 0, err
     rows = json.loads(out)["rows"]

@@ -59,10 +59,13 @@ def _num(value: float) -> str:
 
 # Sanity bounds, far outside any real job: they keep the arithmetic finite and every
 # search bounded. Finer checks (against the partition, the model) come after.
+MIN_MFU = 1e-3
+MIN_DAYS = 1 / (24 * 60)  # one minute
+MAX_RUN_DAYS = 36_525  # a century, as capacity.verdict.MAX_RUN_DAYS (not imported: startup)
 _WHOLE = Range(1, 10**6, why="a parallel degree or count")
 OPTION_RANGES: dict[str, Range] = {
-    "mfu": Range(0, 1, lo_open=True, why="a fraction of the peak"),
-    "days": Range(0, 36_525, lo_open=True, why="a deadline of at most a century"),
+    "mfu": Range(MIN_MFU, 1, why="a fraction of the peak; no training run stays below 0.1 % of it"),
+    "days": Range(MIN_DAYS, MAX_RUN_DAYS, why="a deadline between a minute and a century"),
     "failure-rate": Range(0, 1, why="failures per GPU-hour; Llama 3 saw 2e-5"),
     "restart-min": Range(0, 10_080, why="minutes, at most a week"),
     "checkpoint-gbps": Range(0, 1e5, lo_open=True, why="GB/s per node"),

@@ -10,7 +10,7 @@ from capacity.cli.common import resolve_model
 from capacity.errors import CapacityError
 from capacity.estimate import DEFAULT_GLOBAL_BATCH_TOKENS, Scenario
 from capacity.goodput import GoodputInputs
-from capacity.inputs import DEFAULT_CLUSTER, ScenarioOptions
+from capacity.inputs import DEFAULT_CLUSTER, MAX_TRAINING_TOKENS, ScenarioOptions
 from capacity.layout import Optimizer
 from capacity.measured import MeasuredStep, parse_measured_steps
 from capacity.planner.space import SearchSpace
@@ -194,6 +194,12 @@ def build_scenario(opts: ScenarioOptions, cat: Catalog) -> tuple[Scenario, str]:
     from capacity.budget import parse_budget
 
     n_tokens = parse_quantity(opts.tokens, field="tokens")
+    if n_tokens > MAX_TRAINING_TOKENS:
+        raise CapacityError(
+            f"{n_tokens:.3g} tokens is far beyond any training run (at most "
+            f"{MAX_TRAINING_TOKENS:.0e}); check the unit (T = 10^12)",
+            field="tokens",
+        )
     parsed_budget = parse_budget(opts.budget) if opts.budget else None
     spec = resolve_model(cat, opts.model, opts.params, opts.seq_len)
     system = resolve_system(cat, opts.cluster or DEFAULT_CLUSTER, opts.partition)
