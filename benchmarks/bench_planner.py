@@ -14,7 +14,6 @@ from __future__ import annotations
 import argparse
 import os
 import platform
-import shutil
 import statistics
 import subprocess
 import sys
@@ -69,8 +68,9 @@ def main() -> None:
     runs = parse_runs(rows, name)
     n_big, n_small = plan(req_big).n_candidates, plan(req_small).n_candidates
     big, small = (lambda: plan(req_big)), (lambda: plan(req_small))
-    exe = shutil.which("capacity")
-    cli = [exe] if exe else [sys.executable, "-m", "capacity"]
+    # this interpreter's package (the working tree), not a `capacity` on PATH (a pyenv
+    # shim runs another install, and its shell start-up would be timed too)
+    cli = [sys.executable, "-m", "capacity"]
     estimate_cmd = [
         *cli,
         "estimate",
