@@ -189,3 +189,18 @@ def test_a_plan_longer_than_a_century_is_not_feasible():
     doc = json.loads(res.stdout)
     assert res.returncode == 0 and doc["verdict"] == "NOT FEASIBLE", doc["verdict"]
     assert any("century" in r for r in doc["reasons"]), doc["reasons"]
+
+
+@pytest.mark.parametrize("command", ["estimate", "compare"])
+def test_money_budget_in_a_currency_without_a_rate(command):
+    # was exit 0 with the budget left unchecked ("no exchange rate USD->JPY" beside FEASIBLE)
+    line = one_line_error(command, "--params", "1B", "--budget", "5 JPY", field="budget")
+    assert "JPY" in line
+
+
+def test_catalog_show_takes_cluster_slash_partition():
+    # was "no catalog entry ...; did you mean leonardo-booster, leonardo-booster?"
+    res = run_cli("catalog", "show", "leonardo-booster/booster", "--json")
+    assert res.returncode == 0 and '"id": "leonardo-booster"' in res.stdout
+    line = one_line_error("catalog", "show", "leonardo-booster/nope")
+    assert line.count("leonardo-booster,") == 0

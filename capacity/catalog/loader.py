@@ -292,7 +292,8 @@ def validate_folder(folder: str | Path) -> list[str]:
     """Validate every file of a catalog folder on its own; return 'kind/id' of what loaded."""
     root = Path(folder)
     if not root.is_dir():
-        raise CapacityError(f"'{root}' is not a folder", field="DIR")
+        what = "is not a folder" if root.exists() else "does not exist"
+        raise CapacityError(f"'{root}' {what}", field="DIR")
     if root.resolve() != builtin_catalog_dir().resolve():
         _check_root(root)
     loaded = []

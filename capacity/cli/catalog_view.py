@@ -165,9 +165,13 @@ def find_entry(cat: Catalog, key: str) -> Entry:
         for e in table.values():
             if low in (a.lower() for a in e.aliases):
                 return e
+    cluster_id, _, partition = key.partition("/")
+    cluster = cat.clusters.get(cluster_id)
+    if cluster is not None and partition in {p.id for p in cluster.partitions}:
+        return cluster  # 'cluster/partition', as --cluster takes it: the cluster holds it
     import difflib
 
-    names = [name for table in _tables(cat) for name in table]
+    names = list(dict.fromkeys(name for table in _tables(cat) for name in table))
     close = difflib.get_close_matches(key, names, n=3, cutoff=0.5)
     hint = f"; did you mean {', '.join(close)}?" if close else ""
     raise CapacityError(f"no catalog entry '{key}'{hint}", field="ID")

@@ -201,6 +201,15 @@ def build_scenario(opts: ScenarioOptions, cat: Catalog) -> tuple[Scenario, str]:
             field="tokens",
         )
     parsed_budget = parse_budget(opts.budget) if opts.budget else None
+    rates = cat.exchange_rates
+    if parsed_budget is not None and parsed_budget.currency is not None and rates is not None:
+        known = {rates.base, *rates.rates}
+        if parsed_budget.currency not in known:  # else the budget would go unchecked
+            raise CapacityError(
+                f"no exchange rate for '{parsed_budget.currency}' in the catalog (known: "
+                f"{', '.join(sorted(known))})",
+                field="budget",
+            )
     spec = resolve_model(cat, opts.model, opts.params, opts.seq_len)
     system = resolve_system(cat, opts.cluster or DEFAULT_CLUSTER, opts.partition)
     n_gpus = job_gpus(system, opts.nodes, opts.gpus)
