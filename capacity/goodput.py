@@ -162,11 +162,7 @@ def goodput(
         chain = (restart_s + delta) / (inp.job_wall_limit_h * SECONDS_PER_HOUR)
     waste = ckpt + fail + chain
     if waste >= 1:
-        raise CapacityError(
-            f"with {n_gpus:,} GPUs a failure comes every {mtbf_s / 3600:.2g} h, sooner than "
-            "a checkpoint and restart: the run cannot make progress",
-            field="gpus",
-        )
+        _no_progress(inp, n_gpus, mtbf_s, delta, restart_s, chain=chain, ckpt=ckpt, fail=fail)
     # the end-to-end overhead stretches the productive time by k: wall = productive k / (1 - waste)
     ettr = (1 - waste) / k
     if inp.job_wall_limit_h is not None:
@@ -182,4 +178,50 @@ def goodput(
         jobs=jobs,
         ettr=ettr,
         end_to_end_fraction=(1 - waste) * (1 - 1 / k),
+    )
+
+
+def _no_progress(
+    inp: GoodputInputs,
+    n_gpus: int,
+    mtbf_s: float,
+    delta_s: float,
+    restart_s: float,
+    *,
+    chain: float,
+    ckpt: float,
+    fail: float,
+) -> None:
+    """Refuse a run that cannot make progress, naming its largest waste (the real cause)."""
+    worst = max(chain, ckpt, fail)
+    hours = SECONDS_PER_HOUR
+    if worst == chain and inp.job_wall_limit_h is not None:
+        job = f"a job of {inp.job_wall_limit_h:.3g} h"
+        if delta_s >= restart_s:
+            raise CapacityError(
+                f"a checkpoint takes {delta_s / hours:.2g} h at "
+                f"{inp.checkpoint_gbyte_per_s_per_node:g} GB/s per node, as long as {job}: "
+                "no job makes progress",
+                field="checkpoint-gbps",
+            )
+        # the restart fills the job: the option that differs from its default is the cause
+        field = "job-hours" if inp.restart_min == RESTART_MINUTES.value else "restart-min"
+        raise CapacityError(
+            f"a restart of {inp.restart_min:g} min (and a checkpoint) fills {job}: no job "
+            "makes progress",
+            field=field,
+        )
+    if worst == ckpt:
+        raise CapacityError(
+            f"a checkpoint takes {delta_s / SECONDS_PER_HOUR:.2g} h at "
+            f"{inp.checkpoint_gbyte_per_s_per_node:g} GB/s per node, longer than the "
+            f"{mtbf_s / SECONDS_PER_HOUR:.2g} h between failures of {n_gpus:,} GPUs: the run "
+            "cannot make progress",
+            field="checkpoint-gbps",
+        )
+    raise CapacityError(
+        f"with {n_gpus:,} GPUs at {inp.failure_rate_per_gpu_h:g} failures per GPU-hour a "
+        f"failure comes every {mtbf_s / SECONDS_PER_HOUR:.2g} h, sooner than a checkpoint and "
+        f"a restart ({inp.restart_min:g} min): the run cannot make progress",
+        field="gpus",
     )

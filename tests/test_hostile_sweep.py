@@ -204,3 +204,23 @@ def test_catalog_show_takes_cluster_slash_partition():
     assert res.returncode == 0 and '"id": "leonardo-booster"' in res.stdout
     line = one_line_error("catalog", "show", "leonardo-booster/nope")
     assert line.count("leonardo-booster,") == 0
+
+
+@pytest.mark.parametrize(
+    ("args", "field"),
+    [
+        (["--job-hours", "0.001"], "job-hours"),  # all three named --gpus before
+        (["--checkpoint-gbps", "1e-6"], "checkpoint-gbps"),
+        (["--restart-min", "10080"], "restart-min"),
+        (["--failure-rate", "1"], "gpus"),
+    ],
+)
+def test_a_run_that_cannot_progress_names_the_cause(args, field):
+    one_line_error("estimate", *JOB, *args, field=field)
+
+
+def test_wan_bandwidth_bounded():
+    one_line_error(
+        "estimate", "--params", "7B", "--tokens", "100B", "--sites",
+        "leonardo-booster:64,marenostrum5/acc:64", "--wan-gbps", "1e-300", field="wan-gbps",
+    )  # fmt: skip

@@ -75,6 +75,7 @@ MAX_MONTHS = 60  # the longest allocation period
 MAX_QUARTERS = MAX_MONTHS // MONTHS_PER_QUARTER
 MAX_NODE_LIST = 1_000  # sizes of one scaling test: one job each
 MAX_CHECKPOINTS_KEPT = 1_000
+MIN_WAN_GBPS, MAX_WAN_GBPS = 1e-3, 1e5  # 1 Mbit/s to 100 Tbit/s between sites, as --wan-gbps
 MAX_DATASET_TB = 1e6  # an exabyte: far above any training set (15T tokens is ~30 TB)
 
 
@@ -180,7 +181,7 @@ class CampaignRun(_Frozen):
     )
     sync: Literal["diloco", "streaming", "ddp"] = "diloco"
     inner_steps: int | None = Field(default=None, gt=0)
-    wan_gbps: float | None = Field(default=None, gt=0)
+    wan_gbps: float | None = Field(default=None, ge=MIN_WAN_GBPS, le=MAX_WAN_GBPS)
 
     @field_validator("params", "tokens", mode="before")
     @classmethod

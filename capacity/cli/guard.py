@@ -69,6 +69,7 @@ OPTION_RANGES: dict[str, Range] = {
     "failure-rate": Range(0, 1, why="failures per GPU-hour; Llama 3 saw 2e-5"),
     "restart-min": Range(0, 10_080, why="minutes, at most a week"),
     "checkpoint-gbps": Range(0, 1e5, lo_open=True, why="GB/s per node"),
+    "wan-gbps": Range(1e-3, 1e5, why="Gbit/s between sites, from 1 Mbit/s to 100 Tbit/s"),
     "job-hours": Range(0, 8_784, lo_open=True, why="hours, at most a year"),
     "measured-step-time": Range(0, 604_800, lo_open=True, why="seconds per step"),
     "target-loss": Range(0, 100, lo_open=True, why="nats per token"),
