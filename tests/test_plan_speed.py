@@ -127,3 +127,24 @@ def test_enumeration_follows_the_rules_in_product_order(catalog, model, g, nodes
         )
     )
     assert got == _reference_layouts(m, nodes * g, g, 4096, batch)
+
+
+def test_deadline_sizing_plans_each_hardware_once(catalog):
+    """Sizing a second system with the same accelerator, per-GPU rates and node grid (both
+    elastic) runs no planner at all and gives the same size."""
+    from capacity.compare import compare
+
+    scenario_plan._PLANS.clear()
+    common = dict(
+        tokens=15e12, days=30, calibration=catalog.efficiency["calibration"],
+        rates=catalog.exchange_rates,
+    )  # fmt: skip
+    model = catalog.model("llama-3-8b")
+    before = dict(scenario_plan.plan_stats)
+    (first,) = compare(model, systems=[resolve_system(catalog, "coreweave-h100-8x")], **common)
+    made = scenario_plan.plan_stats["made"] - before["made"]
+    (second,) = compare(model, systems=[resolve_system(catalog, "gcp-a3-megagpu-8g")], **common)
+    assert made >= 2  # a sizing search (the guess, then the bracket)
+    assert scenario_plan.plan_stats["made"] - before["made"] == made
+    assert first.estimate and second.estimate
+    assert second.estimate.n_gpus == first.estimate.n_gpus
