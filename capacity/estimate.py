@@ -51,7 +51,7 @@ from capacity.sizing import (
     size_for_deadline,
 )
 from capacity.throughput import Throughput, throughput_from_mfu, throughput_from_plan
-from capacity.uncertainty import Band, Interval, band_for, interval
+from capacity.uncertainty import Band, Interval, band_for, interval, with_end_to_end
 from capacity.units import HOURS_PER_DAY
 from capacity.verdict import (
     Assumption,
@@ -389,6 +389,8 @@ def estimate_with_plan(scn: Scenario, top: int = 1) -> tuple[Estimate, Plan | No
         framework_known=scn.framework is not None,
         caveats=band_caveats(scn),
     )
+    if gp is not None and gp.end_to_end_fraction > 0:
+        band = with_end_to_end(band, scn.calibration)
     planner_step = choice is not None and scn.mfu is None
     est = Estimate(
         scenario=scn,

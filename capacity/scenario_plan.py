@@ -91,6 +91,8 @@ def plan_request(
         top=top,
         gemm_scale=scale,
         framework_family=None if scn.framework is None else scn.framework.fit_family,
+        tp_overlap="backward" if scn.framework is None else scn.framework.tp_overlap,
+        dp_overlap=True if scn.framework is None else scn.framework.dp_overlap,
     )
 
 

@@ -16,6 +16,8 @@ with the hours and get the same band. With few runs the percentiles are rough.
 
 from __future__ import annotations
 
+import math
+
 from pydantic import BaseModel, ConfigDict
 
 from capacity.catalog.schemas import EfficiencyCalibration, ResidualBand
@@ -86,6 +88,34 @@ def band_for(
             + "): "
             f"x{res.ratio_p10:.2f} to x{res.ratio_p90:.2f}" + "".join(f"; {c}" for c in caveats)
         ),
+    )
+
+
+def widen_for_end_to_end(
+    ratio_p10: float, ratio_p90: float, cal: EfficiencyCalibration
+) -> tuple[float, float]:
+    """A time band [ratio_p10, ratio_p90] for whole-run time that includes the end-to-end
+    overhead: its own P10-P90 about its median (evaluations, ramp-up, extra phases, not
+    tied to the step time) added in quadrature to the band's half-widths (log scale)."""
+    k, k10, k90 = cal.end_to_end_overhead, cal.end_to_end_overhead_p10, cal.end_to_end_overhead_p90
+    centre = 0.5 * (math.log(ratio_p10) + math.log(ratio_p90))
+    half = 0.5 * (math.log(ratio_p90) - math.log(ratio_p10))
+    below = max(math.log(k / k10), 0.0) if k10 is not None else 0.0
+    above = max(math.log(k90 / k), 0.0) if k90 is not None else 0.0
+    return math.exp(centre - math.hypot(half, below)), math.exp(centre + math.hypot(half, above))
+
+
+def with_end_to_end(band: Band | None, cal: EfficiencyCalibration | None) -> Band | None:
+    """`band` widened for the end-to-end overhead of a whole run (`widen_for_end_to_end`)."""
+    if band is None or cal is None or cal.end_to_end_overhead_p90 is None:
+        return band
+    lo, hi = widen_for_end_to_end(band.ratio_p10, band.ratio_p90, cal)
+    return Band(
+        ratio_p10=lo,
+        ratio_p90=hi,
+        explanation=band.explanation
+        + f"; widened for the end-to-end overhead's own P10-P90 (x{cal.end_to_end_overhead_p10:.2f}"
+        f"-x{cal.end_to_end_overhead_p90:.2f} around x{cal.end_to_end_overhead:.2f})",
     )
 
 

@@ -132,8 +132,8 @@ def test_stats_of_signed_errors():
 @pytest.mark.validation
 def test_validation_targets_that_hold(result):
     """Issue 11's targets are leave-one-source-out over the corpus; the README's validation
-    section says which are not met (throughput median/within/worst, hours vs naive) and
-    why. Asserted here: what holds, and that the summary reports each."""
+    section says which are not met (throughput within/worst, hours vs naive, hours band
+    coverage) and why. Asserted here: what holds, and that the summary reports each."""
     s = result.summary
     loso, bands = s["loso"], s["bands"]
     assert set(s["loso_meets"]) >= {"throughput_median", "hours_median", "throughput_band_coverage"}
@@ -145,12 +145,17 @@ def test_validation_targets_that_hold(result):
     a100 = loso["accelerator nvidia-a100"]["throughput"]
     assert a100["within_20"] == 1.0
     assert a100["median_abs_error"] < a100["naive_median_abs_error"]
-    assert thr["within_20"] >= 0.75 and thr["median_abs_error"] <= 0.15
-    # bands: 75-90 % coverage held out (too narrow and too wide both fail), finite widths
+    assert thr["within_20"] >= 0.80
+    assert thr["median_abs_error"] <= s["loso_targets"]["throughput_median_abs_error"]
+    assert s["loso_meets"]["throughput_median"]
+    # bands: 75-90 % coverage held out (too narrow and too wide both fail), finite widths;
+    # the 12 hours figures (6 sources) reach 2 in 3: the Llama 2 whole-run hours (layout
+    # and GPU count unknown) sit below the band, Llama 3.1's and OLMo 3 7B's above it
+    assert 0.75 <= bands["throughput"]["coverage"] <= 0.90
+    assert 0.60 <= bands["hours"]["coverage"] <= 0.90
     for what in ("throughput", "hours"):
-        assert 0.75 <= bands[what]["coverage"] <= 0.90, what
         assert 0 < bands[what]["median_width"] < 2.0, what
-    assert s["loso_meets"]["throughput_band_coverage"] and s["loso_meets"]["hours_band_coverage"]
+    assert s["loso_meets"]["throughput_band_coverage"]
     # in the fit the five physical numbers describe the corpus
     assert s["throughput"]["all"]["median_abs_error"] <= TARGETS["throughput_median_abs_error"]
     assert s["throughput"]["all"]["worst_abs_error"] <= TARGETS["throughput_worst_abs_error"]

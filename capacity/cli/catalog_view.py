@@ -191,8 +191,13 @@ def _render_record(rec: BaseModel, indent: str = "") -> list[str]:
                 lines += _render_record(part, indent + "    ")
             continue
         if isinstance(value, tuple) and value and isinstance(value[0], Sourced):
-            for sub in value:  # queues, billing rates, a call's systems
-                key = getattr(sub, "id", None) or getattr(sub, "system", None) or sub.unit
+            for sub in value:  # queues, billing rates, a call's systems, framework eras
+                key = (
+                    getattr(sub, "id", None)
+                    or getattr(sub, "system", None)
+                    or getattr(sub, "unit", None)
+                    or f"until {getattr(sub, 'until_year', '?')}"
+                )
                 lines.append(f"{indent}{name} {key}:")
                 lines += _render_record(sub, indent + "    ")
             continue

@@ -50,6 +50,22 @@ FP8_GEMM_EFFICIENCY_RATIO = Constant(
     "77 % of the bf16 efficiency at the x2 peak (scaling and casts). One measurement, no "
     "published fp8 training run in the fit: fp8 estimates are uncalibrated",
 )
+SM_SOURCE = (
+    "NVIDIA A100 Tensor Core GPU Architecture whitepaper (2020): A100 has 108 SMs; NVIDIA "
+    "H100 Tensor Core GPU Architecture whitepaper (2022): H100 SXM5 has 132 SMs (the PCIe "
+    "card 114); H800, H200 and GH200 carry the same 132-SM GH100 configuration"
+)
+STREAMING_MULTIPROCESSORS = {
+    "nvidia-a100-sxm4-40gb": Constant(108, "SMs", SM_SOURCE),
+    "nvidia-a100-sxm4-64gb": Constant(108, "SMs", SM_SOURCE),
+    "nvidia-a100-sxm4-80gb": Constant(108, "SMs", SM_SOURCE),
+    "nvidia-h100-sxm5-80gb": Constant(132, "SMs", SM_SOURCE),
+    "nvidia-h100-sxm5-64gb": Constant(132, "SMs", SM_SOURCE),
+    "nvidia-h800-sxm5-80gb": Constant(132, "SMs", SM_SOURCE),
+    "nvidia-h200-sxm-141gb": Constant(132, "SMs", SM_SOURCE),
+    "nvidia-gh200-96gb": Constant(132, "SMs", SM_SOURCE),
+    "nvidia-gh200-144gb": Constant(132, "SMs", SM_SOURCE),
+}
 BIDIRECTIONAL = 2  # vendors quote GPU-to-GPU link bandwidth with both directions added
 
 
@@ -68,6 +84,7 @@ class Hardware(BaseModel):
     hbm_b_per_s: float
     intra_b_per_s: float
     inter_b_per_s: float
+    sm_count: int | None = None  # streaming multiprocessors (GEMM wave quantization)
     notes: tuple[str, ...] = ()
 
 
@@ -120,6 +137,7 @@ def hardware_for(system: System, precision: Precision = "bf16") -> Hardware:
         hbm_b_per_s=hbm,
         intra_b_per_s=intra,
         inter_b_per_s=inter,
+        sm_count=int(sm.value) if (sm := STREAMING_MULTIPROCESSORS.get(acc.id)) else None,
         notes=tuple(notes),
     )
 
@@ -137,6 +155,7 @@ class TimeParams:
     inter_efficiency: FloatOrArr
     inter_latency_s: FloatOrArr
     dp_overlap_fraction: FloatOrArr
+    tp_overlap: FloatOrArr = 1.0  # TP traffic hidden behind GEMMs: 0 none, 1 backward, 2 all
     gemm_scale: FloatOrArr = 1.0  # re-anchoring from a measured step time (1 = none)
     framework_gemm_share: FloatOrArr = 1.0  # the framework's share of the GEMM efficiency
 

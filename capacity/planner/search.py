@@ -15,6 +15,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from capacity.catalog.schemas import EfficiencyCalibration, ModelSpec, Precision
+from capacity.catalog.schemas.other_kinds import TP_OVERLAP_CODES, TpOverlap
 from capacity.constants import MEMORY_HEADROOM_FRACTION
 from capacity.errors import CapacityError
 from capacity.layout import Layout
@@ -50,6 +51,10 @@ class PlanRequest(BaseModel):
     framework_family: str | None = Field(
         default=None, description="fitted framework family (None: unknown framework)"
     )
+    tp_overlap: TpOverlap = Field(
+        default="backward", description="TP traffic the framework hides behind GEMMs"
+    )
+    dp_overlap: bool = Field(default=True, description="DP traffic overlaps the backward pass")
 
 
 class PlanChoice(BaseModel):
@@ -174,7 +179,19 @@ def hardware_peak(req: PlanRequest) -> float:
 
 def params_for(req: PlanRequest) -> tuple[TimeParams, str]:
     params, note = time_params(req.calibration, req.system.accelerator.id, req.framework_family)
-    return dataclasses.replace(params, gemm_scale=req.gemm_scale), note
+    return with_overlaps(params, req.tp_overlap, req.dp_overlap, req.gemm_scale), note
+
+
+def with_overlaps(
+    params: TimeParams, tp_overlap: TpOverlap, dp_overlap: bool, gemm_scale: float = 1.0
+) -> TimeParams:
+    """`params` for a framework's overlap of TP and DP traffic (catalogs/frameworks)."""
+    return dataclasses.replace(
+        params,
+        gemm_scale=gemm_scale,
+        tp_overlap=TP_OVERLAP_CODES[tp_overlap],
+        dp_overlap_fraction=params.dp_overlap_fraction if dp_overlap else 0.0,
+    )
 
 
 @dataclasses.dataclass(frozen=True)
@@ -362,7 +379,7 @@ def anchor_scale(req: PlanRequest, layout: Layout, measured_step_s: float) -> fl
             field="measured-step-time",
         )
     w = work(req.model, req.seq_len, cands.take([0]), hw, req.n_gpus)
-    base = time_params(req.calibration, req.system.accelerator.id, req.framework_family)[0]
+    base = params_for(req)[0]
     lo, hi = 0.05, 20.0
     for _ in range(60):
         mid = math.sqrt(lo * hi)

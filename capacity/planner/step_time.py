@@ -1,9 +1,11 @@
 """Step time of each candidate layout from its `Work` and the calibrated efficiencies.
 
-    t_layer = GEMM FLOPs / (peak e_gemm) + kappa * GEMM HBM bytes / HBM bw   (GEMM)
+    t_layer = GEMM FLOPs / (peak e_gemm w) + kappa * GEMM HBM bytes / HBM bw (GEMM; w: wave
+                                                                efficiency of each pass)
             + attention FLOPs / (peak16 e_gemm f_flash)                      (attention)
             + elementwise bytes / (HBM bw e_hbm)                             (elementwise)
             + sum over TP, CP, EP collectives of bytes / (link e_link) + hops x latency
+              (TP: what the framework's overlap leaves exposed, `_tp_comm`)
     t_stage = L t_layer + t_head                                  (PP = 1)
             = max(Lmax t_layer, (L t_layer + t_head) / PP)          (PP > 1: bottleneck stage)
     t_mb    = t_stage + PP point-to-point sends
@@ -65,6 +67,39 @@ def _comm(bw: Arr, hops: Arr, inter: Arr, p: TimeParams) -> Arr:
     return collective_seconds(bw, hops, eff, lat)
 
 
+BACKWARD_COLLECTIVES = np.array([2.0, 1.0, 2.0, 1.0])  # per GEMM of TP_PAIR order
+
+
+def _exposed(comm: Arr, gemm: Arr, chunks: Arr) -> Arr:
+    """Communication time left when it is pipelined with a GEMM in `chunks` steps."""
+    return np.maximum(comm - gemm, 0.0) + np.minimum(comm, gemm) / chunks
+
+
+def _tp_comm(w: Work, p: TimeParams, e_gemm: Arr) -> Arr:
+    """Exposed TP time of one block.
+
+    Overlap 0: every collective exposed. 1 (Megatron's asynchronous TP communication): the
+    forward (and recompute) collectives exposed, the overlappable backward ones hidden up
+    to the weight-gradient GEMMs. 2 (Transformer Engine's --tp-comm-overlap, with SP):
+    each all-gather / reduce-scatter is pipelined with its own GEMM and only what
+    outlasts it shows: forward, the one before QKV and MLP-in and the one after the
+    attention output and MLP-out; backward, two around each column-parallel GEMM's input-
+    and weight-gradient pair and one before each row-parallel GEMM's.
+    """
+    exposed = _comm(w.tp_bw_s, w.tp_hops, w.tp_inter, p)
+    backward = _comm(w.tp_bwd_bw_s, w.tp_bwd_hops, w.tp_inter, p)
+    level = np.asarray(p.tp_overlap)
+    hidden_bwd = np.maximum(backward - (level >= 1) * w.tp_window_flop_s / e_gemm, 0.0)
+    one = _comm(w.tp_unit_bw_s, w.tp_unit_hops, w.tp_inter, p)[:, None]
+    gemm = w.tp_pair_flop_s / np.reshape(e_gemm, (-1, 1))
+    chunks = np.maximum(w.tp, 1.0)[:, None]
+    # a ring pipeline of TP steps: the longer of the two, plus one step of the shorter
+    fwd = _exposed(one, gemm, chunks).sum(axis=1) * w.tp_fwd_passes
+    bwd = _exposed(BACKWARD_COLLECTIVES * one, 2 * gemm, chunks).sum(axis=1)
+    pipelined = fwd + bwd
+    return np.where((level >= 2) & (w.tp_unit_bw_s > 0), pipelined, exposed + hidden_bwd)
+
+
 def step_times(w: Work, p: TimeParams) -> StepTimes:
     """Time every candidate of `w` with the efficiencies `p` (numbers or per-candidate arrays)."""
     e_gemm = (
@@ -76,7 +111,7 @@ def step_times(w: Work, p: TimeParams) -> StepTimes:
         "gemm": w.layer_gemm_flop_s / e_gemm + p.gemm_memory_exposure * w.layer_gemm_mem_s,
         "attention": w.layer_flash_s / (e_gemm * p.flash_attention_fraction),
         "elementwise": w.layer_elem_s / p.hbm_efficiency,
-        "tp_comm": _comm(w.tp_bw_s, w.tp_hops, w.tp_inter, p),
+        "tp_comm": _tp_comm(w, p, e_gemm),
         "cp_comm": _comm(w.cp_bw_s, w.cp_hops, w.cp_inter, p),
         "moe_all_to_all": _comm(w.ep_bw_s, w.ep_hops, w.ep_inter, p),
     }
@@ -90,7 +125,9 @@ def step_times(w: Work, p: TimeParams) -> StepTimes:
     assert not isinstance(t_layer, int) and not isinstance(t_head, int)
     whole = w.n_layers * t_layer + t_head
     t_stage = np.where(w.pp > 1, np.maximum(w.layers_max * t_layer, whole / w.pp), whole)
-    p2p = _comm(w.p2p_bw_s, w.p2p_hops, w.p2p_inter, p)
+    p2p = _comm(w.p2p_bw_s, w.p2p_hops, w.p2p_inter, p) + _comm(
+        w.p2p_gather_bw_s, w.p2p_gather_hops, np.zeros_like(w.p2p_inter), p
+    )
     t_mb = t_stage + p2p
     t_path = w.pipe_factor * t_mb
     hide = p.dp_overlap_fraction * t_mb

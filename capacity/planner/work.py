@@ -26,7 +26,10 @@ arithmetic; the fit re-times the same `Work` thousands of times. Conventions:
   all-gather + reduce-scatter pair with SP), 2 more forward with full recompute;
   CP an all-gather of K and V forward, all-gather + reduce-scatter backward;
   EP dispatch + combine all-to-alls forward and backward; PP one activation
-  send per chunk each way (divided by TP with SP). DP per step: all-reduce
+  send per chunk each way, 1/TP of it per rank (Megatron's scatter/gather, Narayanan et
+  al. 2021 Sec. 4.1; without SP the receivers all-gather it). Which TP collectives can hide
+  behind GEMMs, and behind which, is recorded here (`tp_bwd_*`, `tp_window_flop_s`,
+  `tp_pair_flop_s`); how much does is the framework's (`TimeParams.tp_overlap`). DP per step: all-reduce
   (ZeRO-0), reduce-scatter + all-gather (ZeRO-1), reduce-scatter every
   micro-batch + all-gather (ZeRO-2, DeepSpeed semantics) or two all-gathers +
   a reduce-scatter every micro-batch (ZeRO-3 / FSDP full shard).
@@ -68,11 +71,26 @@ SOFTMAX_BYTES_PER_SCORE = Constant(
     "Korthikanti et al. 2022 Sec. 4.1: softmax output 2 B, dropout mask 1 B, dropout output "
     "2 B are written per score, and the 2-byte scores are read: 7 B",
 )
+GATHER_SCATTER_NVLINK = Constant(
+    0.75 * 2,
+    "time of an all-gather + reduce-scatter pair over one all-reduce of the same buffer, "
+    "inside a node",
+    "Calculon system models (systems/a100_80g.json, h100_80g_nvl8.json, networks[0].ops): "
+    "on the NVLink tier all-reduce costs 2.0 and reduce-scatter and all-gather 1.5 each "
+    "times the buffer's (n-1)/n share: a pair takes 3.0 / 2.0",
+)
 CROSS_ENTROPY_PASSES = Constant(
     3,
     "fp32 logit reads/writes",
     "Megatron-LM vocab-parallel cross entropy: write logits, read for softmax, write grads",
 )
+_TILE_SOURCE = (
+    "NVIDIA Matrix Multiplication Background User's Guide (DU-09799-001, 2023) Sec. 2.3 and "
+    "3: 256x128 is the largest, most efficient cuBLAS tensor-core tile, the one of its "
+    "tile- and wave-quantization examples on A100"
+)
+GEMM_TILE_LARGE = Constant(256, "output rows or columns (larger output dimension)", _TILE_SOURCE)
+GEMM_TILE_SMALL = Constant(128, "output rows or columns (smaller output dimension)", _TILE_SOURCE)
 ADAM_STATE_PASSES = 2  # each optimizer state is read and written once per step
 
 
@@ -86,6 +104,14 @@ class Work:
     layer_elem_s: Arr
     tp_bw_s: Arr
     tp_hops: Arr
+    tp_bwd_bw_s: Arr
+    tp_bwd_hops: Arr
+    tp_window_flop_s: Arr
+    tp_unit_bw_s: Arr  # one all-gather or reduce-scatter of the block's activations (SP)
+    tp_unit_hops: Arr
+    tp_pair_flop_s: Arr  # (n, 4): QKV, attention out, MLP in, MLP out forward GEMMs (SP)
+    tp_fwd_passes: Arr  # forward passes of the block (2 with full recompute)
+    tp: Arr
     tp_inter: Arr
     cp_bw_s: Arr
     cp_hops: Arr
@@ -106,6 +132,8 @@ class Work:
     p2p_bw_s: Arr
     p2p_hops: Arr
     p2p_inter: Arr
+    p2p_gather_bw_s: Arr
+    p2p_gather_hops: Arr
     dp_step_bw_s: Arr
     dp_step_hops: Arr
     dp_mb_bw_s: Arr
@@ -131,75 +159,104 @@ class Work:
         )
 
 
-def _gemm(tokens: Arr, k: Arr | float, n: Arr | float, count: Arr | float = 1.0) -> tuple[Arr, Arr]:
-    """(FLOPs, HBM bytes) of `count` GEMMs of shape (tokens x k) @ (k x n), 16-bit."""
+@dataclass(frozen=True)
+class Gemms:
+    """FLOPs and HBM bytes of some forward GEMMs, and their FLOPs divided by the wave
+    efficiency of the forward, input-gradient and weight-gradient passes."""
+
+    flop: Arr
+    mem: Arr
+    fwd_q: Arr  # forward FLOPs / wave efficiency of the (M x N) output
+    bwd_q: Arr  # backward FLOPs / wave efficiencies of the (M x K) and (K x N) outputs
+
+    def __add__(self, o: Gemms) -> Gemms:
+        return Gemms(
+            self.flop + o.flop, self.mem + o.mem, self.fwd_q + o.fwd_q, self.bwd_q + o.bwd_q
+        )
+
+    def scaled(self, w: float) -> Gemms:
+        return Gemms(self.flop * w, self.mem * w, self.fwd_q * w, self.bwd_q * w)
+
+
+def wave_efficiency(rows: Arr | float, cols: Arr | float, count: Arr | float, sms: int) -> Arr:
+    """Share of the SMs' tile slots doing useful work for `count` GEMM outputs of rows x
+    cols: output tiles of GEMM_TILE are spread over the SMs in waves, and the last wave
+    and the tiles' edges run part-empty (NVIDIA Matrix Multiplication Background guide,
+    Sec. 3: tile and wave quantization). 1 where the SM count is unknown."""
+    if sms <= 0:
+        return np.ones_like(np.asarray(rows * cols * count, dtype=float))
+    t_big, t_small = GEMM_TILE_LARGE.value, GEMM_TILE_SMALL.value
+    big, small = np.maximum(rows, cols), np.minimum(rows, cols)
+    tiles = np.ceil(big / t_big) * np.ceil(small / t_small) * np.ceil(count)
+    waves = np.ceil(tiles / sms)
+    return np.asarray(rows * cols * count / (waves * sms * t_big * t_small), dtype=float)
+
+
+def _gemm(tokens: Arr, k: Arr | float, n: Arr | float, sms: int, count: Arr | float = 1.0) -> Gemms:
+    """`count` GEMMs of shape (tokens x k) @ (k x n), 16-bit: FLOPs, HBM bytes and FLOPs
+    over the wave efficiency of each pass (outputs tokens x n, tokens x k, k x n)."""
     flop = 2 * tokens * k * n * count
     mem = ACT_BYTES.value * (tokens * k + k * n + tokens * n) * count
-    return flop, mem
+    fwd_q = flop / wave_efficiency(tokens, n, count, sms)
+    bwd_q = flop / wave_efficiency(tokens, k, count, sms) + flop / wave_efficiency(k, n, count, sms)
+    return Gemms(flop, mem, fwd_q, bwd_q)
 
 
-def _attention_gemms(m: ModelSpec, tokens: Arr, tp: Arr) -> tuple[Arr, Arr]:
-    """Forward FLOPs and HBM bytes of one block's attention projections on one GPU."""
+def _attention_gemms(m: ModelSpec, tokens: Arr, tp: Arr, sms: int) -> Gemms:
+    """Forward GEMMs of one block's attention projections on one GPU."""
     h, heads = m.d_model, m.n_heads
     if not m.is_mla:
         q = heads * m.dim_head
         kv = m.kv_heads * m.dim_head
-        f_qkv, b_qkv = _gemm(tokens, h, (q + 2 * kv) / tp)
-        f_o, b_o = _gemm(tokens, q / tp, h)
-        return f_qkv + f_o, b_qkv + b_o
+        return _gemm(tokens, h, (q + 2 * kv) / tp, sms) + _gemm(tokens, q / tp, h, sms)
     # MLA: the down-projections to the latents are replicated across TP, the
     # up-projections and the output projection are split by heads.
     assert m.kv_lora_rank is not None
     lora = m.kv_lora_rank
-    parts = [
-        _gemm(tokens, h, lora + m.qk_rope_head_dim),
-        _gemm(tokens, lora, heads * (m.dim_head + m.v_dim) / tp),
-        _gemm(tokens, heads * m.v_dim / tp, h),
-    ]
+    out = (
+        _gemm(tokens, h, lora + m.qk_rope_head_dim, sms)
+        + _gemm(tokens, lora, heads * (m.dim_head + m.v_dim) / tp, sms)
+        + _gemm(tokens, heads * m.v_dim / tp, h, sms)
+    )
     if m.q_lora_rank:
-        parts += [
-            _gemm(tokens, h, m.q_lora_rank),
-            _gemm(tokens, m.q_lora_rank, heads * m.qk_dim / tp),
-        ]
-    else:
-        parts.append(_gemm(tokens, h, heads * m.qk_dim / tp))
-    flop, mem = parts[0]
-    for f_p, b_p in parts[1:]:
-        flop, mem = flop + f_p, mem + b_p
-    return flop, mem
+        return (
+            out
+            + _gemm(tokens, h, m.q_lora_rank, sms)
+            + _gemm(tokens, m.q_lora_rank, heads * m.qk_dim / tp, sms)
+        )
+    return out + _gemm(tokens, h, heads * m.qk_dim / tp, sms)
 
 
-def _mlp_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr) -> tuple[Arr, Arr]:
-    """Forward FLOPs and HBM bytes of one block's MLP (averaged over an MoE model's dense
-    and MoE blocks)."""
+def _mlp_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr, sms: int) -> Gemms:
+    """Forward GEMMs of one block's MLP (averaged over an MoE model's dense and MoE
+    blocks)."""
     h = m.d_model
-    mats_in = 2 if m.ffn_kind == "swiglu" else 1
-    f_in, b_in = _gemm(tokens, h, mats_in * m.ffn_dim / tp)
-    f_out, b_out = _gemm(tokens, m.ffn_dim / tp, h)
-    dense = (f_in + f_out, b_in + b_out)
+    mats_in = mats_in_of(m)
+    dense = _gemm(tokens, h, mats_in * m.ffn_dim / tp, sms) + _gemm(tokens, m.ffn_dim / tp, h, sms)
     if not m.is_moe:
         return dense
     assert m.moe_experts is not None and m.moe_top_k is not None
     f = expert_ffn_dim(m)
-    f_r, b_r = _gemm(tokens, h, m.moe_experts)  # router, replicated
+    out = _gemm(tokens, h, m.moe_experts, sms)  # router, replicated
     local = m.moe_experts / ep
     per_expert = tokens * m.moe_top_k * ep / m.moe_experts
-    f_in, b_in = _gemm(per_expert, h, mats_in * f / tp, local)
-    f_out, b_out = _gemm(per_expert, f / tp, h, local)
-    flop, mem = f_r + f_in + f_out, b_r + b_in + b_out
+    out = out + _gemm(per_expert, h, mats_in * f / tp, sms, local)
+    out = out + _gemm(per_expert, f / tp, h, sms, local)
     if m.moe_shared_experts:
-        s_in, sb_in = _gemm(tokens, h, mats_in * f / tp, m.moe_shared_experts)
-        s_out, sb_out = _gemm(tokens, f / tp, h, m.moe_shared_experts)
-        flop, mem = flop + s_in + s_out, mem + sb_in + sb_out
+        out = out + _gemm(tokens, h, mats_in * f / tp, sms, m.moe_shared_experts)
+        out = out + _gemm(tokens, f / tp, h, sms, m.moe_shared_experts)
     w = m.moe_dense_layers / m.n_layers
-    return (1 - w) * flop + w * dense[0], (1 - w) * mem + w * dense[1]
+    return out.scaled(1 - w) + dense.scaled(w)
 
 
-def _layer_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr) -> tuple[Arr, Arr]:
-    """Forward FLOPs and HBM bytes of one block's weight GEMMs on one GPU, one micro-batch."""
-    fa, ba = _attention_gemms(m, tokens, tp)
-    fm, bm = _mlp_gemms(m, tokens, tp, ep)
-    return fa + fm, ba + bm
+def _layer_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr, sms: int) -> Gemms:
+    """Forward GEMMs of one block's weights on one GPU, one micro-batch."""
+    return _attention_gemms(m, tokens, tp, sms) + _mlp_gemms(m, tokens, tp, ep, sms)
+
+
+def mats_in_of(m: ModelSpec) -> int:
+    """Weight matrices of the MLP's input projection (SwiGLU: gate and up)."""
+    return 2 if m.ffn_kind == "swiglu" else 1
 
 
 def mlp_width_per_token(m: ModelSpec) -> float:
@@ -241,15 +298,19 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
 
     # -- one block, one micro-batch: GEMMs, attention core, elementwise traffic
     gemm_mult = 3 + full
-    flop, mem = _layer_gemms(m, tokens, tp, ep)
+    sms = hw.sm_count or 0
+    gm = _layer_gemms(m, tokens, tp, ep, sms)
+    mem = gm.mem
     # QK^T and AV, full (non-causal) count; a sliding window counts its keys only
     attn_flop = 2 * tokens * m.attended_keys(seq_len) * m.n_heads * (m.qk_dim + m.v_dim) / tp
     attn_mult = 3 + attn_again
     heads_local = m.n_heads / tp
-    s_flop, s_mem = _gemm(tokens, (m.qk_dim + m.v_dim) / 2, seq_len, 2 * heads_local)  # unfused
+    # unfused attention: QK^T and AV as batched GEMMs over the local heads
+    sc = _gemm(tokens, (m.qk_dim + m.v_dim) / 2, seq_len, sms, 2 * heads_local)
+    s_mem = sc.mem
     nonflash = ~c.flash
-    layer_gemm_flop_s = flop * gemm_mult / hw.linear_flop_s + np.where(
-        nonflash, s_flop * attn_mult / hw.other_gemm_flop_s, 0
+    layer_gemm_flop_s = (gm.fwd_q * (1 + full) + gm.bwd_q) / hw.linear_flop_s + np.where(
+        nonflash, (sc.fwd_q * (attn_mult - 2) + sc.bwd_q) / hw.other_gemm_flop_s, 0
     )
     layer_gemm_mem_s = (mem * gemm_mult + np.where(nonflash, s_mem * attn_mult, 0)) / hbm
     causal_share = m.causal_keys(seq_len) / m.attended_keys(seq_len)  # 1/2 without a window
@@ -265,9 +326,23 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     # -- communication inside the block (on the critical path)
     act_b = a2 * tokens * h  # one micro-batch's hidden states (full, unsharded)
     tp_inter = tp > g
-    n_tp = 4 + 2 * full
+    # in all-reduce equivalents (SP: an all-gather + a reduce-scatter): 2 forward, 2 more
+    # with full recompute, and with SP the 2 backward all-gathers before the row-parallel
+    # layers' input gradients (1); on top, hidden behind GEMMs up to their length, the
+    # input-gradient all-reduces of QKV and MLP-in (no SP: 2) or their reduce-scatters
+    # plus the re-gather of their SP-sharded inputs (SP: 1 + 1)
+    n_tp = 2 * (1 + full) + np.where(c.sp, 1.0, 0.0)
+    n_tp_bwd = 2.0
     tp_bw, tp_hops = coll.all_reduce(act_b, tp, _link(tp_inter, hw, g))
     tp_hops = tp_hops * np.where(c.sp, 2, 1)  # SP: all-gather + reduce-scatter per all-reduce
+    tp_bw = tp_bw * np.where(c.sp & ~tp_inter, GATHER_SCATTER_NVLINK.value, 1.0)
+    # what hides them: the weight-gradient GEMMs of QKV and MLP-in (and, with SP, their
+    # input-gradient GEMMs, which hide the re-gather)
+    q_cols = m.n_heads * m.qk_dim + 2 * m.kv_heads * (m.qk_dim + m.v_dim) / 2
+    col_flop = 2 * tokens * h * (q_cols + mats_in_of(m) * mlp_width_per_token(m)) / tp
+    tp_window = col_flop * np.where(c.sp, 2.0, 1.0) / hw.linear_flop_s
+    widths = (q_cols, m.n_heads * m.v_dim, mats_in_of(m) * f_tok, f_tok)
+    pair_flop_s = np.stack([2 * tokens * h * wd / tp for wd in widths], axis=1) / hw.linear_flop_s
     cp_inter = tp * cp > g
     kv_b = a2 * 2 * mb * seq_len * kv / np.minimum(tp, m.kv_heads)
     cp_bw, cp_hops = coll.all_gather(kv_b, cp, _link(cp_inter, hw, np.maximum(g // tp, 1)))
@@ -279,7 +354,8 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     n_ep = np.where(ep > 1, 4 + 2 * full, 0.0)
 
     # -- LM head on the last stage: GEMM, fp32 cross entropy, SP gather / scatter
-    hf, hmem = _gemm(tokens, h, m.vocab_size / tp)
+    head = _gemm(tokens, h, m.vocab_size / tp, sms)
+    hmem = head.mem
     ce_b = LOGITS_BYTES_FP32.value * CROSS_ENTROPY_PASSES.value * tokens * m.vocab_size / tp
     head_tp_bw, head_tp_hops = coll.all_gather(act_b, tp, _link(tp_inter, hw, g))
     head_tp_on = np.where(c.sp, 2.0, 0.0)
@@ -288,7 +364,10 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     layers_max = np.ceil(m.n_layers / (pp * v)) * v
     pipe_factor = steps + (pp - 1) / v
     p2p_inter = np.full(len(c), n_gpus > g)
-    p2p_bw, p2p_hops = coll.point_to_point(act_b / sp_div, _link(p2p_inter, hw))
+    # Megatron's scatter/gather (Narayanan et al. 2021 Sec. 4.1): each TP rank sends 1/TP of
+    # the activation; without SP the receivers all-gather it over the node's links
+    p2p_bw, p2p_hops = coll.point_to_point(act_b / tp, _link(p2p_inter, hw))
+    gather_bw, gather_hops = coll.all_gather(act_b, np.where(c.sp, 1.0, tp), _link(tp_inter, hw, g))
     n_p2p = np.where(pp > 1, 2 * v, 0.0)
 
     # -- data parallelism and the optimizer step
@@ -343,6 +422,14 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
         layer_elem_s=layer_elem_s,
         tp_bw_s=np.where(tp > 1, tp_bw * n_tp, 0.0),
         tp_hops=np.where(tp > 1, tp_hops * n_tp, 0.0),
+        tp_bwd_bw_s=np.where(tp > 1, tp_bw * n_tp_bwd, 0.0),
+        tp_bwd_hops=np.where(tp > 1, tp_hops * n_tp_bwd, 0.0),
+        tp_window_flop_s=tp_window,
+        tp_unit_bw_s=np.where((tp > 1) & c.sp, tp_bw / 2, 0.0),
+        tp_unit_hops=np.where((tp > 1) & c.sp, tp_hops / 2, 0.0),
+        tp_pair_flop_s=pair_flop_s,
+        tp_fwd_passes=1 + full,
+        tp=tp,
         tp_inter=tp_inter.astype(f64),
         cp_bw_s=np.where(cp > 1, cp_bw * n_cp, 0.0),
         cp_hops=np.where(cp > 1, cp_hops * n_cp, 0.0),
@@ -350,7 +437,7 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
         ep_bw_s=ep_bw * n_ep,
         ep_hops=ep_hops * n_ep,
         ep_inter=ep_inter.astype(f64),
-        head_gemm_flop_s=hf * 3 / hw.other_gemm_flop_s,
+        head_gemm_flop_s=(head.fwd_q + head.bwd_q) / hw.other_gemm_flop_s,
         head_gemm_mem_s=hmem * 3 / hbm,
         head_elem_s=ce_b / hbm,
         head_tp_bw_s=np.where(tp > 1, head_tp_bw * head_tp_on, 0.0),
@@ -363,6 +450,8 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
         p2p_bw_s=p2p_bw * n_p2p,
         p2p_hops=p2p_hops * n_p2p,
         p2p_inter=p2p_inter.astype(f64),
+        p2p_gather_bw_s=gather_bw * n_p2p,
+        p2p_gather_hops=gather_hops * n_p2p,
         dp_step_bw_s=step_bw,
         dp_step_hops=step_hops,
         dp_mb_bw_s=mb_bw,

@@ -14,7 +14,9 @@ import numpy as np
 import numpy.typing as npt
 
 from capacity.catalog.schemas import REFERENCE_FRAMEWORK, EfficiencyCalibration
+from capacity.catalog.schemas.other_kinds import TP_OVERLAP_CODES
 from capacity.planner.hardware import TimeParams, time_params
+from capacity.planner.search import with_overlaps
 from capacity.planner.step_time import step_times
 from capacity.planner.work import Work
 from capacity.validation.predict import (
@@ -75,6 +77,8 @@ class Problem:
     families: tuple[str, ...]
     fw: npt.NDArray[np.int64]  # framework family index per candidate
     fw_families: tuple[str, ...]
+    tp_overlap: Arr  # per candidate: TP traffic its framework hides (TP_OVERLAP_CODES)
+    dp_overlap: Arr  # per candidate: 1 where its framework overlaps DP traffic, else 0
     n_gpus: Arr  # per row
     reference: Arr  # reported tokens/s per GPU per row (per candidate's recompute)
     ids: tuple[str, ...]
@@ -94,7 +98,11 @@ def prune(rows: Sequence[Prepared], cal: EfficiencyCalibration) -> list[Prepared
     rng = np.random.default_rng(0)
     out = []
     for p in rows:
-        base = time_params(cal, p.request.system.accelerator.id)[0]
+        base = with_overlaps(
+            time_params(cal, p.request.system.accelerator.id)[0],
+            p.request.tp_overlap,
+            p.request.dp_overlap,
+        )
         draws = [base]
         for _ in range(PRUNE_DRAWS):
             draws.append(
@@ -104,6 +112,8 @@ def prune(rows: Sequence[Prepared], cal: EfficiencyCalibration) -> list[Prepared
                     **{k: rng.uniform(*b) for k, b in SHARED_BOUNDS.items()},
                 )
             )
+            if not p.request.dp_overlap:
+                draws[-1] = dataclasses.replace(draws[-1], dp_overlap_fraction=0.0)
         keep: set[int] = set()
         for params in draws:
             tps = step_times(p.work, params).tokens_per_s
@@ -117,7 +127,7 @@ def build_problem(rows: Sequence[Prepared], overhead: float = 1.0) -> Problem:
     """One term per reported figure: a run with a throughput and hours gives two terms."""
     families = tuple(sorted({p.family for p in rows}))
     fw_families = tuple(sorted({p.framework for p in rows}))
-    works, fam, fws, refs, starts, ids = [], [], [], [], [], []
+    works, fam, fws, refs, starts, ids, overlap, dp_on = [], [], [], [], [], [], [], []
     start = 0
     for p in rows:
         n = len(p.candidates)
@@ -136,6 +146,8 @@ def build_problem(rows: Sequence[Prepared], overhead: float = 1.0) -> Problem:
             works.append(p.work)
             fam.append(np.full(n, families.index(p.family)))
             fws.append(np.full(n, fw_families.index(p.framework)))
+            overlap.append(np.full(n, TP_OVERLAP_CODES[p.request.tp_overlap]))
+            dp_on.append(np.full(n, float(p.request.dp_overlap)))
             refs.append(ref)
             ids.append(p.run.id)
     return Problem(
@@ -145,6 +157,8 @@ def build_problem(rows: Sequence[Prepared], overhead: float = 1.0) -> Problem:
         families=families,
         fw=np.concatenate(fws),
         fw_families=fw_families,
+        tp_overlap=np.concatenate(overlap),
+        dp_overlap=np.concatenate(dp_on),
         n_gpus=np.array([1.0]),
         reference=np.concatenate(refs),
         ids=tuple(ids),
@@ -168,11 +182,14 @@ def framework_shares(theta: dict[str, float], families: Sequence[str]) -> list[f
 def _params(theta: dict[str, float], prob: Problem, base: TimeParams) -> TimeParams:
     gemm = np.array([theta[f"gemm:{f}"] for f in prob.families])[prob.family]
     share = np.array(framework_shares(theta, prob.fw_families))[prob.fw]
+    shared: dict[str, float | Arr] = {k: theta[k] for k in SHARED_BOUNDS}
+    shared["dp_overlap_fraction"] = theta["dp_overlap_fraction"] * prob.dp_overlap
     return dataclasses.replace(
         base,
         gemm_efficiency=gemm,
         framework_gemm_share=share,
-        **{k: theta[k] for k in SHARED_BOUNDS},
+        tp_overlap=prob.tp_overlap,
+        **shared,
     )
 
 

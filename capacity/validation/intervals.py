@@ -27,6 +27,7 @@ import numpy as np
 
 from capacity.catalog.schemas import EfficiencyCalibration
 from capacity.constants import Constant
+from capacity.uncertainty import widen_for_end_to_end
 from capacity.validation.predict import RowResult
 
 MIN_BAND_RESIDUALS = Constant(
@@ -159,8 +160,9 @@ def with_bands(rows: Sequence[RowResult], cal: EfficiencyCalibration) -> list[Ro
             if value is not None:
                 upd[key + "_p10"], upd[key + "_p90"] = value * lo, value * hi
         if r.predicted_accelerator_hours is not None:
-            upd["predicted_accelerator_hours_p10"] = r.predicted_accelerator_hours / hi
-            upd["predicted_accelerator_hours_p90"] = r.predicted_accelerator_hours / lo
+            h10, h90 = widen_for_end_to_end(1 / hi, 1 / lo, cal)  # speed band -> hours
+            upd["predicted_accelerator_hours_p10"] = r.predicted_accelerator_hours * h10
+            upd["predicted_accelerator_hours_p90"] = r.predicted_accelerator_hours * h90
         out.append(r.model_copy(update=upd))
     return out
 
@@ -191,6 +193,12 @@ def coverage(rows: Sequence[RowResult]) -> dict[str, object]:
         lo, hi = p10 / pred, p90 / pred  # reported / predicted speed
         if r.counts_for_throughput and r.heldout_throughput_error is not None:
             thr.append((1 / (1 + r.heldout_throughput_error), lo, hi))
-        if r.heldout_hours_error is not None:
-            hrs.append((1 + r.heldout_hours_error, lo, hi))
+        hours, h10, h90 = (
+            r.predicted_accelerator_hours,
+            r.predicted_accelerator_hours_p10,
+            r.predicted_accelerator_hours_p90,
+        )
+        if r.heldout_hours_error is not None and hours and h10 and h90:
+            # reported / predicted speed against the hours band turned into speed
+            hrs.append((1 + r.heldout_hours_error, hours / h90, hours / h10))
     return {"throughput": block(thr), "hours": block(hrs)}

@@ -27,7 +27,7 @@ from capacity.goodput import GoodputInputs, goodput
 from capacity.layout import RECOMPUTES, Layout
 from capacity.memory import OPTIMIZER_BYTES
 from capacity.planner.hardware import TimeParams, time_params
-from capacity.planner.search import Evaluated, PlanRequest, evaluate_space
+from capacity.planner.search import Evaluated, PlanRequest, evaluate_space, with_overlaps
 from capacity.planner.space import Candidates
 from capacity.planner.step_time import step_times
 from capacity.planner.work import Work, work
@@ -176,6 +176,8 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
         if run.gave_layout
         else MEMORY_HEADROOM_FRACTION.value,
         framework_family=fw.fit_family,
+        tp_overlap=fw.tp_overlap,
+        dp_overlap=fw.dp_overlap,
     )
     ev = evaluate_space(req)
     if ev.fits.size == 0:
@@ -363,7 +365,8 @@ def prepare_all(
 
 
 def params_of(p: Prepared, cal: EfficiencyCalibration) -> TimeParams:
-    return time_params(cal, p.request.system.accelerator.id, p.framework)[0]
+    params = time_params(cal, p.request.system.accelerator.id, p.framework)[0]
+    return with_overlaps(params, p.request.tp_overlap, p.request.dp_overlap)
 
 
 def scenario_of(p: Prepared, layout: Layout | None, framework: Framework | None) -> Scenario:

@@ -329,8 +329,9 @@ def run_system(run: PublishedRun, catalog: Catalog) -> System:
 
 
 def run_framework(run: PublishedRun, catalog: Catalog) -> Framework:
-    """The run's framework entry (`unknown` when the row names none)."""
-    return catalog.framework(run.framework or "unknown")
+    """The run's framework entry (`unknown` when the row names none), as it was in the
+    run's year (catalogs/frameworks `eras`)."""
+    return catalog.framework(run.framework or "unknown").as_of(run.year)
 
 
 def run_gpus(run: PublishedRun) -> tuple[int, str | None]:

@@ -113,12 +113,30 @@ FRAMEWORK_FEATURES = (
 )
 
 
+TpOverlap = Literal["none", "backward", "all"]
+TP_OVERLAP_CODES: dict[str, float] = {"none": 0.0, "backward": 1.0, "all": 2.0}
+
+
+class FrameworkEra(Sourced):
+    """What a framework did up to a year: a published run of that time that leaves a
+    setting out gets these instead of today's defaults (None: as today)."""
+
+    until_year: int = Field(ge=2000, le=2100)
+    sequence_parallel: bool | None = None
+    interleaved_pipeline: bool | None = None
+    zero_stage: int | None = Field(default=None, ge=0, le=3)
+    tp_overlap: TpOverlap | None = None
+    dp_overlap: bool | None = None
+    note: str = Field(min_length=3)
+
+
 class Framework(Entry):
     """A training framework: what it does by default where a run or a user is silent.
 
     `fit_family` names the entry of the calibration's `frameworks` whose fitted GEMM
     share it uses (NeMo runs Megatron-Core; llm-foundry and torchtitan run FSDP).
     Defaults are left unset (None) where the framework has no single default.
+    `eras` say what it did in earlier years (`as_of`).
     """
 
     kind: Literal["framework"] = "framework"
@@ -134,3 +152,37 @@ class Framework(Entry):
     pipeline_parallel: bool | None = Field(
         default=None, description="false: the framework's usual recipe runs without PP"
     )
+    tp_overlap: TpOverlap = Field(
+        default="backward",
+        description="TP traffic hidden behind GEMMs: none; backward (the input-gradient "
+        "collectives of the column-parallel layers run during their weight-gradient GEMMs, "
+        "Megatron-LM's asynchronous TP communication); all (every TP collective pipelined "
+        "with the GEMMs, Transformer Engine's --tp-comm-overlap)",
+    )
+    dp_overlap: bool = Field(
+        default=True,
+        description="data-parallel traffic overlaps the backward pass (bucketed gradient "
+        "reduction, parameter prefetch); false: gradients are all-reduced after it",
+    )
+    eras: tuple[FrameworkEra, ...] = ()
+
+    def as_of(self, year: int | None) -> Framework:
+        """The framework as a run of `year` used it: the earliest era that still covers
+        the year overrides today's defaults (None or no era: as today)."""
+        if year is None:
+            return self
+        for era in sorted(self.eras, key=lambda e: e.until_year):
+            if year <= era.until_year:
+                update = {
+                    k: getattr(era, k)
+                    for k in (
+                        "sequence_parallel",
+                        "interleaved_pipeline",
+                        "zero_stage",
+                        "tp_overlap",
+                        "dp_overlap",
+                    )
+                    if getattr(era, k) is not None
+                }
+                return self.model_copy(update=update)
+        return self
