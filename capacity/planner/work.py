@@ -29,8 +29,8 @@ arithmetic; the fit re-times the same `Work` thousands of times. Conventions:
   send per chunk each way, 1/TP of it per rank (Megatron's scatter/gather, Narayanan et
   al. 2021 Sec. 4.1; without SP the receivers all-gather it). Which TP collectives can hide
   behind GEMMs, and behind which, is recorded here (`tp_bwd_*`, `tp_window_flop_s`,
-  `tp_pair_flop_s`); how much does is the framework's (`TimeParams.tp_overlap`). DP per step: all-reduce
-  (ZeRO-0), reduce-scatter + all-gather (ZeRO-1), reduce-scatter every
+  `tp_pair_flop_s`); how much does is the framework's (`TimeParams.tp_overlap`).
+  DP per step: all-reduce (ZeRO-0), reduce-scatter + all-gather (ZeRO-1), reduce-scatter every
   micro-batch + all-gather (ZeRO-2, DeepSpeed semantics) or two all-gathers +
   a reduce-scatter every micro-batch (ZeRO-3 / FSDP full shard).
 * Rank order TP, CP, EP/DP, PP (Megatron-LM): a group is inside a node when
