@@ -217,6 +217,12 @@ def optimal_for_budget(
     try:
         shape = model_from_params(opt.params, seq_len=seq_len)
     except CapacityError as exc:
+        if target_loss is not None:  # the target, not a budget, chose the size
+            raise CapacityError(
+                f"a loss of {target_loss:g} is reached by a model of {opt.params:.3g} "
+                f"parameters, which no shape covers ({exc}); give a lower target",
+                field="target-loss",
+            ) from None
         field = "inference_tokens" if inference_tokens is not None else "budget"
         raise CapacityError(
             f"the chosen model would have {opt.params:.3g} parameters, which no shape covers "

@@ -224,3 +224,23 @@ def test_wan_bandwidth_bounded():
         "estimate", "--params", "7B", "--tokens", "100B", "--sites",
         "leonardo-booster:64,marenostrum5/acc:64", "--wan-gbps", "1e-300", field="wan-gbps",
     )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "says"),
+    [
+        (["--dp", "7"], "dp", "does not divide"),  # named --tp before
+        (["--vpp", "2", "--pp", "1"], "vpp", "--pp 2"),  # listed TP limits instead
+        (["--cp", "2", "--seq-len", "3"], "cp", "multiple of 4"),
+    ],
+)
+def test_layout_flags_name_the_real_cause(args, field, says):
+    line = one_line_error(
+        "estimate", "--model", "llama-2-7b", "--tokens", "1T", "--nodes", "16", *args, field=field
+    )
+    assert says in line
+
+
+def test_unreachable_target_loss_names_the_target():
+    # was "budget: the chosen model would have 682 parameters" for a run given no budget
+    one_line_error("optimal", "--target-loss", "99", field="target-loss")

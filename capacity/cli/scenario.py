@@ -82,9 +82,25 @@ def job_gpus(system: System, nodes: int | None, gpus: int | None) -> int | None:
 
 
 def check_fixed_degrees(
-    spec: ModelSpec, *, ep: int | None, vpp: int | None, pp: int | None
+    spec: ModelSpec,
+    *,
+    ep: int | None,
+    vpp: int | None,
+    pp: int | None,
+    cp: int | None = None,
+    seq_len: int | None = None,
 ) -> None:
     """Refuse, naming the flag, a fixed degree the model cannot take (whatever the others)."""
+    if vpp is not None and vpp > 1 and pp == 1:
+        raise CapacityError(
+            f"VPP={vpp} interleaves pipeline stages: it needs --pp 2 or more, not 1", field="vpp"
+        )
+    if cp is not None and cp > 1 and seq_len is not None and seq_len % (2 * cp):
+        raise CapacityError(
+            f"CP={cp} splits each sequence into 2 x CP = {2 * cp} chunks (load-balanced ring "
+            f"attention); a sequence of {seq_len:,} tokens is not a multiple of {2 * cp}",
+            field="cp",
+        )
     if ep is not None and ep > 1:
         if not spec.is_moe or spec.moe_experts is None:
             raise CapacityError(
@@ -124,6 +140,7 @@ def build_space(
     sequence_parallel: bool | None = None,
     optimizer: str | None = None,
     tp_across_nodes: bool = False,
+    seq_len: int | None = None,
 ) -> tuple[SearchSpace | None, int | None]:
     """Planner constraints from the layout flags, and the GPU count they imply (if any).
 
@@ -143,7 +160,7 @@ def build_space(
         )
     if pp is not None and pp > spec.n_layers:
         raise CapacityError(f"PP={pp} exceeds the model's {spec.n_layers} layers", field="pp")
-    check_fixed_degrees(spec, ep=ep, vpp=vpp, pp=pp)
+    check_fixed_degrees(spec, ep=ep, vpp=vpp, pp=pp, cp=cp, seq_len=seq_len)
     implied = None
     if tp is not None and pp is not None and dp is not None:
         implied = tp * pp * dp * (cp or 1)
@@ -156,8 +173,10 @@ def build_space(
     model_par = (tp or 1) * (pp or 1) * (cp or 1) * (dp or 1)
     total = n_gpus or implied
     if total is not None and total % model_par:
+        given = [n for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)) if v is not None]
         raise CapacityError(
-            f"TP x PP x CP x DP = {model_par} does not divide the {total} GPUs", field="tp"
+            f"TP x PP x CP x DP = {model_par} does not divide the {total} GPUs",
+            field=given[-1] if len(given) == 1 else "/".join(given),
         )
     if tp is not None and tp > gpus_per_node and not tp_across_nodes:
         raise CapacityError(
@@ -229,6 +248,7 @@ def build_scenario(opts: ScenarioOptions, cat: Catalog) -> tuple[Scenario, str]:
         sequence_parallel=opts.sequence_parallel,
         optimizer=opts.optimizer,
         tp_across_nodes=opts.tp_across_nodes,
+        seq_len=opts.seq_len or spec.seq_len,
     )
     if n_gpus is None and implied is not None:
         if implied % system.gpus_per_node:
