@@ -15,6 +15,7 @@ The scenario and its predicates live in `capacity.scenario`, the planner hand-of
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
@@ -258,6 +259,31 @@ def _check_job(scn: Scenario, n_gpus: int, seq_len: int) -> None:
         check_layout(scn.layout, scn.model, system.gpus_per_node, seq_len)
 
 
+def _no_layout(scn: Scenario, n_gpus: int, pl: Plan) -> CapacityError:
+    """Why no layout is left, naming the fixed degrees when the user gave some (the usual
+    TP exclusions, such as TP=8 beyond a 4-GPU node, are then not the cause)."""
+    space = scn.space
+    fixed = {
+        k: v[0]
+        for k in ("tp", "pp", "dp", "cp", "ep", "vpp")
+        if space is not None and (v := getattr(space, k)) is not None and len(v) == 1
+    }
+    rejections = [r for r in pl.rejections if not fixed or r.code in (*fixed, "batch", "memory")]
+    why = "; ".join(r.reason for r in rejections[-3:]) or (
+        "no combination of the fixed flags, the node and the global batch gives a layout"
+    )
+    split = math.prod(fixed.get(k, 1) for k in ("tp", "pp", "cp", "dp"))
+    if n_gpus % split:
+        why = f"{' x '.join(k.upper() for k in fixed if k in ('tp', 'pp', 'cp', 'dp'))} = "
+        why += f"{split} does not divide the {n_gpus} GPUs; give --nodes or --gpus to match"
+    given = ", ".join(f"{k.upper()}={v}" for k, v in fixed.items())
+    return CapacityError(
+        f"no layout of {scn.model.name} is valid on {n_gpus} GPUs "
+        f"({scn.system.gpus_per_node} per node){f' with {given}' if given else ''}: {why}",
+        field="/".join(fixed) or "gpus",
+    )
+
+
 def _planner_choice(
     scn: Scenario,
     n_gpus: int,
@@ -269,21 +295,13 @@ def _planner_choice(
 ) -> tuple[PlanChoice, Plan]:
     """The planner's layout for the job (at the practical efficiency when it chose it), and
     the ranking of the `top` layouts it came from (shown by `capacity plan`)."""
-    model, system = scn.model, scn.system
     if sized_plan is not None and top > 1:  # the deadline sizing kept only the best
         sized_plan = None
     pl, scale = sized_plan or planned(scn, n_gpus, seq_len, batch, top)
     notes += pl.notes
     choice = pl.best or pl.least_memory
     if choice is None:
-        why = "; ".join(r.reason for r in pl.rejections[-3:]) or (
-            "no combination of the fixed flags, the node and the global batch gives a layout"
-        )
-        raise CapacityError(
-            f"no layout of {model.name} is valid on {n_gpus} GPUs "
-            f"({system.gpus_per_node} per node): {why}",
-            field="gpus",
-        )
+        raise _no_layout(scn, n_gpus, pl)
     hint = batch_hint(scn, n_gpus, seq_len, batch, scale, choice)
     if hint:
         notes.append(hint)

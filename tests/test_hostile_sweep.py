@@ -244,3 +244,15 @@ def test_layout_flags_name_the_real_cause(args, field, says):
 def test_unreachable_target_loss_names_the_target():
     # was "budget: the chosen model would have 682 parameters" for a run given no budget
     one_line_error("optimal", "--target-loss", "99", field="target-loss")
+
+
+@pytest.mark.parametrize(
+    ("args", "field", "says"),
+    [
+        (["--ep", "2", "--dp", "3"], "ep", "DP=3"),  # listed TP=8/16/32 beyond the node
+        (["--dp", "3"], "dp", "does not divide the 256 GPUs"),
+    ],
+)
+def test_moe_and_fixed_dp_name_the_cause(args, field, says):
+    line = one_line_error("estimate", "--model", "mixtral-8x7b", "--tokens", "100B", *args)
+    assert line.startswith(f"error: {field}:") and says in line, line

@@ -161,6 +161,12 @@ def build_space(
     if pp is not None and pp > spec.n_layers:
         raise CapacityError(f"PP={pp} exceeds the model's {spec.n_layers} layers", field="pp")
     check_fixed_degrees(spec, ep=ep, vpp=vpp, pp=pp, cp=cp, seq_len=seq_len)
+    if ep is not None and dp is not None and dp % ep:
+        raise CapacityError(
+            f"EP={ep} must divide the data-parallel degree DP={dp} (the experts are sharded "
+            "over the data-parallel replicas)",
+            field="ep",
+        )
     implied = None
     if tp is not None and pp is not None and dp is not None:
         implied = tp * pp * dp * (cp or 1)
