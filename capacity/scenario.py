@@ -69,9 +69,10 @@ class Scenario(BaseModel):
 
 
 def default_gpus(system: System) -> int:
-    """DEFAULT_JOB_GPUS rounded to whole nodes and capped by what one job may use."""
+    """DEFAULT_JOB_GPUS rounded to whole nodes and capped by what one job may use (one
+    instance of an offering without a multi-node fabric)."""
     nodes = max(1, round(DEFAULT_JOB_GPUS / system.gpus_per_node))
-    cap = system.max_nodes_per_job or system.nodes
+    cap = (system.max_nodes_per_job or system.nodes) if system.multi_node else 1
     if cap is not None:
         nodes = min(nodes, cap)
     return nodes * system.gpus_per_node

@@ -256,3 +256,15 @@ def test_unreachable_target_loss_names_the_target():
 def test_moe_and_fixed_dp_name_the_cause(args, field, says):
     line = one_line_error("estimate", "--model", "mixtral-8x7b", "--tokens", "100B", *args)
     assert line.startswith(f"error: {field}:") and says in line, line
+
+
+def test_single_gpu_offering_without_a_size_runs_on_one_instance():
+    # was "256 GPUs is more than ... has: one instance per job" for a size nobody asked for
+    import json
+
+    res = run_cli(
+        "estimate", "--params", "1B", "--tokens", "20B", "--cluster", "scaleway-h100-1-80g",
+        "--json",
+    )  # fmt: skip
+    assert res.returncode == 0, res.stderr
+    assert json.loads(res.stdout)["n_gpus"] == 1
