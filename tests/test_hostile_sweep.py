@@ -268,3 +268,9 @@ def test_single_gpu_offering_without_a_size_runs_on_one_instance():
     )  # fmt: skip
     assert res.returncode == 0, res.stderr
     assert json.loads(res.stdout)["n_gpus"] == 1
+
+
+def test_compare_where_no_system_can_run_is_one_error():
+    # was exit 0 and a table of 61 "cannot run: job-hours: ..." rows
+    line = one_line_error("compare", "--params", "1B", "--tokens", "20B", "--job-hours", "0.01")
+    assert line.startswith("error: job-hours:") and "every system" in line

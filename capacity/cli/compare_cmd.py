@@ -103,6 +103,13 @@ def compare(
     )
     if show:
         print("\r" + " " * 40 + "\r", end="", file=sys.stderr)
+    if rows and all(r.estimate is None for r in rows):
+        # no system can run it: the input is at fault, so say so once, not in every row
+        from collections import Counter
+
+        common, count = Counter(r.error for r in rows).most_common(1)[0]
+        alike = "no system can run this job" if count == len(rows) else "and so on every system"
+        raise CapacityError(f"{common} ({alike})")
     from capacity.cli.compare_view import render_rows, rows_csv
 
     if json_out:
