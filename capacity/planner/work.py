@@ -276,6 +276,15 @@ def _link(inter: npt.ArrayLike, hw: Hardware, per_node: npt.ArrayLike = 1.0) -> 
     return np.where(inter, across, hw.intra_b_per_s)
 
 
+def _by_stage(stage: dict[int, npt.NDArray[np.bool_]], value: dict[int, Arr]) -> Arr:
+    """`value[k]` where the ZeRO stage is k, else 0: `np.select` over exclusive tests, as
+    nested `np.where` (same values, a third of the time)."""
+    out: Arr | float = 0.0
+    for k, v in value.items():
+        out = np.where(stage[k], v, out)
+    return np.asarray(out, dtype=np.float64)
+
+
 def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -> Work:
     """Ideal seconds of every part of one step, for each candidate layout.
 
@@ -387,6 +396,7 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     replicas = n_dp / shards
     h_link = _link(np.zeros(len(c), dtype=bool), hw)
     r_link = _link(replicas > 1, hw)
+    stage = {k: z == k for k in (0, 1, 2, 3, HSDP)}
     for params, group, sh in ((dense, n_dp, shards), (expert, n_dp / ep, shards / ep)):
         sh = np.maximum(sh, 1.0)
         ar = coll.all_reduce(params * g_b, group, link)
@@ -395,18 +405,10 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
         h_rs = coll.reduce_scatter(params * g_b, sh, h_link)
         h_ag = coll.all_gather(params * w_b, sh, h_link)
         r_ar = coll.all_reduce(params * g_b / sh, np.maximum(group / sh, 1.0), r_link)
-        step_bw += np.select(
-            [z == 0, z == 1, z == 2, z == HSDP], [ar[0], rs[0] + ag[0], ag[0], r_ar[0]], 0.0
-        )
-        step_hops += np.select(
-            [z == 0, z == 1, z == 2, z == HSDP], [ar[1], rs[1] + ag[1], ag[1], r_ar[1]], 0.0
-        )
-        mb_bw += np.select(
-            [z == 2, z == 3, z == HSDP], [rs[0], 2 * ag[0] + rs[0], 2 * h_ag[0] + h_rs[0]], 0.0
-        )
-        mb_hops += np.select(
-            [z == 2, z == 3, z == HSDP], [rs[1], 2 * ag[1] + rs[1], 2 * h_ag[1] + h_rs[1]], 0.0
-        )
+        step_bw += _by_stage(stage, {0: ar[0], 1: rs[0] + ag[0], 2: ag[0], HSDP: r_ar[0]})
+        step_hops += _by_stage(stage, {0: ar[1], 1: rs[1] + ag[1], 2: ag[1], HSDP: r_ar[1]})
+        mb_bw += _by_stage(stage, {2: rs[0], 3: 2 * ag[0] + rs[0], HSDP: 2 * h_ag[0] + h_rs[0]})
+        mb_hops += _by_stage(stage, {2: rs[1], 3: 2 * ag[1] + rs[1], HSDP: 2 * h_ag[1] + h_rs[1]})
     local = dense / np.where(z >= 1, shards, 1.0) + expert / np.where(
         z >= 1, np.maximum(shards / ep, 1.0), 1.0
     )
