@@ -11,7 +11,10 @@ the last use validation's rule (pooled P10/P90 widened for the number of sources
 x becomes [x * p10, x * p90]: if the model errs on a new run as it did on those,
 the truth falls inside about 8 times in 10. The band need not be centred on x: the
 planner's layout is an optimum that published runs did not reach. Cost, energy and CO2 scale
-with the hours and get the same band. With few runs the percentiles are rough.
+with the hours and get the same band. Whole-run time (the end-to-end overhead applied, not
+--steady-state) also carries that overhead's own P10-P90, added in quadrature on the log
+scale (`with_end_to_end`; validation's hours bands do the same). With few runs the
+percentiles are rough.
 """
 
 from __future__ import annotations
