@@ -6,6 +6,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -148,3 +149,21 @@ def test_deadline_sizing_plans_each_hardware_once(catalog):
     assert scenario_plan.plan_stats["made"] - before["made"] == made
     assert first.estimate and second.estimate
     assert second.estimate.n_gpus == first.estimate.n_gpus
+
+
+@pytest.mark.parametrize("model", ["llama-3-8b", "mixtral-8x7b"])
+def test_work_is_per_row(catalog, model):
+    """Timing in chunks and GEMMs computed once per shape rely on `work` being per row:
+    any subset of the candidates gets exactly the values it has among all of them."""
+    from dataclasses import fields
+
+    from capacity.planner.search import evaluate_space
+    from capacity.planner.work import work
+
+    req = _request(catalog, "jean-zay/h100", 256, model=model)
+    ev = evaluate_space(req)
+    every = work(req.model, req.seq_len, ev.candidates, ev.hardware, req.n_gpus)
+    rows = np.random.default_rng(0).choice(len(ev.candidates), 40, replace=False)
+    some = work(req.model, req.seq_len, ev.candidates.take(rows), ev.hardware, req.n_gpus)
+    for f in fields(some):
+        assert np.array_equal(getattr(some, f.name), getattr(every, f.name)[rows]), f.name

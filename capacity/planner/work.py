@@ -53,7 +53,7 @@ from capacity.flops import flops_per_token
 from capacity.layout import HSDP, RECOMPUTES
 from capacity.memory import FULL, SELECTIVE, optimizer_bytes, stage_params_arr, zero_shards
 from capacity.planner.hardware import Hardware
-from capacity.planner.space import Candidates
+from capacity.planner.space import Candidates, family_groups
 from capacity.workload import expert_ffn_dim
 
 Arr = npt.NDArray[np.float64]
@@ -249,6 +249,16 @@ def _mlp_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr, sms: int) -> Gemms:
     return out.scaled(1 - w) + dense.scaled(w)
 
 
+def _spread(g: Gemms, inv: npt.NDArray[np.int64]) -> Gemms:
+    """GEMMs computed once per distinct shape, given to every layout (`inv`: its shape)."""
+    n = len(inv)
+    if n == 0:
+        return Gemms(*(np.zeros(0) for _ in range(4)))
+    return Gemms(
+        *(np.broadcast_to(x, np.shape(g.flop))[inv] for x in (g.flop, g.mem, g.fwd_q, g.bwd_q))
+    )
+
+
 def _layer_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr, sms: int) -> Gemms:
     """Forward GEMMs of one block's weights on one GPU, one micro-batch."""
     return _attention_gemms(m, tokens, tp, sms) + _mlp_gemms(m, tokens, tp, ep, sms)
@@ -308,14 +318,20 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     # -- one block, one micro-batch: GEMMs, attention core, elementwise traffic
     gemm_mult = 3 + full
     sms = hw.sm_count or 0
-    gm = _layer_gemms(m, tokens, tp, ep, sms)
+    # GEMM shapes depend on the micro-batch, CP, TP and EP only: a few dozen distinct
+    # shapes among thousands of layouts, so they are computed once per shape
+    first, inv = family_groups(c.mb, c.cp, c.tp, c.ep)
+    tokens1, tp1 = tokens[first], tp[first]
+    gm = _spread(_layer_gemms(m, tokens1, tp1, ep[first], sms), inv)
     mem = gm.mem
     # QK^T and AV, full (non-causal) count; a sliding window counts its keys only
     attn_flop = 2 * tokens * m.attended_keys(seq_len) * m.n_heads * (m.qk_dim + m.v_dim) / tp
     attn_mult = 3 + attn_again
     heads_local = m.n_heads / tp
     # unfused attention: QK^T and AV as batched GEMMs over the local heads
-    sc = _gemm(tokens, (m.qk_dim + m.v_dim) / 2, seq_len, sms, 2 * heads_local)
+    sc = _spread(
+        _gemm(tokens1, (m.qk_dim + m.v_dim) / 2, seq_len, sms, 2 * heads_local[first]), inv
+    )
     s_mem = sc.mem
     nonflash = ~c.flash
     layer_gemm_flop_s = (gm.fwd_q * (1 + full) + gm.bwd_q) / hw.linear_flop_s + np.where(
@@ -363,7 +379,7 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     n_ep = np.where(ep > 1, 4 + 2 * full, 0.0)
 
     # -- LM head on the last stage: GEMM, fp32 cross entropy, SP gather / scatter
-    head = _gemm(tokens, h, m.vocab_size / tp, sms)
+    head = _spread(_gemm(tokens1, h, m.vocab_size / tp1, sms), inv)
     hmem = head.mem
     ce_b = LOGITS_BYTES_FP32.value * CROSS_ENTROPY_PASSES.value * tokens * m.vocab_size / tp
     head_tp_bw, head_tp_hops = coll.all_gather(act_b, tp, _link(tp_inter, hw, g))
