@@ -274,3 +274,27 @@ def test_compare_where_no_system_can_run_is_one_error():
     # was exit 0 and a table of 61 "cannot run: job-hours: ..." rows
     line = one_line_error("compare", "--params", "1B", "--tokens", "20B", "--job-hours", "0.01")
     assert line.startswith("error: job-hours:") and "every system" in line
+
+
+# --- work bounded by the size of a file or an option (generated inputs took minutes) -----
+
+
+def test_inputs_that_would_take_minutes_are_refused(tmp_path):
+    ladder = tmp_path / "ladder.csv"
+    ladder.write_text("params,tokens,loss\n" + "100M,2B,3.4\n" * 1001)
+    assert "1,001 runs" in one_line_error("fit-law", str(ladder), field="runs")
+    one_line_error("fit-law", str(ladder), "--bootstrap", "20000", field="bootstrap")
+    huge = tmp_path / "huge.csv"
+    huge.write_text('params,tokens,loss\n"' + "x" * 200_000 + '",2B,3.4\n')  # was csv.Error
+    assert "field limit" in one_line_error("fit-law", str(huge), field="runs")
+    runs = _runs(tmp_path, id="r0")
+    text = runs.read_text()
+    row = text.splitlines()[1]
+    runs.write_text(text + "".join(row.replace("r0,", f"r{i},", 1) + "\n" for i in range(1, 201)))
+    assert "201 runs" in one_line_error("validate", "--runs", str(runs), field="runs")
+    camp = tmp_path / "c.toml"
+    run = '\n[[runs]]\nname = "r{}"\nkind = "evaluation"\nsystem = "leonardo"\n'
+    run += "hours_per_job = 1.0\nnodes = 1\n"
+    head = CAMPAIGN.split("[[runs]]")[0].replace("measured_steps = ", "# ")
+    camp.write_text(head + "".join(run.format(i) for i in range(201)))
+    one_line_error("proposal", str(camp), "-o", str(tmp_path / "out"), field="runs")

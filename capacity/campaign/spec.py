@@ -76,6 +76,10 @@ MAX_QUARTERS = MAX_MONTHS // MONTHS_PER_QUARTER
 MAX_NODE_LIST = 1_000  # sizes of one scaling test: one job each
 MAX_CHECKPOINTS_KEPT = 1_000
 MIN_WAN_GBPS, MAX_WAN_GBPS = 1e-3, 1e5  # 1 Mbit/s to 100 Tbit/s between sites, as --wan-gbps
+# Entries of one file: each run is planned (a few ms to 0.1 s), so a generated file of
+# thousands would take minutes; `count` repeats a run instead (the examples list 4-5 runs).
+MAX_RUNS = 200
+MAX_SYSTEMS = 50
 MAX_DATASET_TB = 1e6  # an exabyte: far above any training set (15T tokens is ~30 TB)
 
 
@@ -265,8 +269,8 @@ class StorageInfo(_Frozen):
 
 class Campaign(_Frozen):
     campaign: CampaignInfo
-    systems: tuple[CampaignSystem, ...] = Field(min_length=1)
-    runs: tuple[CampaignRun, ...] = Field(min_length=1)
+    systems: tuple[CampaignSystem, ...] = Field(min_length=1, max_length=MAX_SYSTEMS)
+    runs: tuple[CampaignRun, ...] = Field(min_length=1, max_length=MAX_RUNS)
     storage: StorageInfo = StorageInfo()
 
     def check_references(self) -> None:

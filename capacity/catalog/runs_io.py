@@ -14,6 +14,10 @@ from capacity.catalog.files import read_text
 from capacity.catalog.loader import builtin_catalog_dir
 from capacity.errors import CapacityError
 
+# Three times the built-in set (65 published runs); each row is planned (~10 ms) and
+# refitted per held-out source, so a generated file of thousands would take minutes.
+MAX_RUNS_ROWS = 200
+
 
 def builtin_runs_path() -> Path:
     return builtin_catalog_dir() / "runs" / "published_runs.csv"
@@ -31,6 +35,12 @@ def read_runs_csv(path: str | Path | None = None) -> tuple[str, list[dict[str, s
         raise CapacityError(f"cannot read '{p}': {exc}", field="runs") from None
     if not rows:
         raise CapacityError(f"'{p}' has a header but no runs", field="runs")
+    if len(rows) > MAX_RUNS_ROWS:
+        raise CapacityError(
+            f"'{p}' has {len(rows):,} runs; at most {MAX_RUNS_ROWS:,} are validated (each is "
+            "planned, and refitted per held-out source)",
+            field="runs",
+        )
     return str(p), rows
 
 

@@ -49,6 +49,9 @@ def register(app: typer.Typer) -> None:
 
 _PARAM_COLUMNS = ("params", "model", "config")
 _LOSS_COLUMNS = ("loss", "final_loss")
+# Above a real ladder (Hoffmann et al. 2022 fitted "over 400" runs, as Besiroglu et al.
+# 2024 recount); the fit's cost grows with runs x bootstrap resamples (1,000 x 200: ~3 s).
+MAX_LADDER_RUNS = 1_000
 
 
 def read_runs(path: Path, catalog: Catalog | None) -> RunData:
@@ -63,9 +66,18 @@ def read_runs(path: Path, catalog: Catalog | None) -> RunData:
     from capacity.workload import param_counts
 
     text = read_text(path, field="runs").removeprefix("\ufeff")  # regular, capped, UTF-8
-    rows = list(csv.DictReader(line for line in text.splitlines() if not line.startswith("#")))
+    try:
+        rows = list(csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#")))
+    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte
+        raise CapacityError(f"cannot read '{path}': {exc}", field="runs") from None
     if not rows:
         raise CapacityError(f"'{path}' has no runs (a header and one row per run)", field="runs")
+    if len(rows) > MAX_LADDER_RUNS:
+        raise CapacityError(
+            f"'{path}' has {len(rows):,} runs; a ladder of at most {MAX_LADDER_RUNS:,} is fitted "
+            "(each bootstrap refit goes over every run)",
+            field="runs",
+        )
     cols = {c.strip().lower(): c for c in rows[0] if c is not None}
     size_col = next((cols[c] for c in _PARAM_COLUMNS if c in cols), None)
     loss_col = next((cols[c] for c in _LOSS_COLUMNS if c in cols), None)
