@@ -149,13 +149,14 @@ def test_validation_targets_that_hold(result):
     assert thr["median_abs_error"] <= s["loso_targets"]["throughput_median_abs_error"]
     assert s["loso_meets"]["throughput_median"]
     # bands: 75-90 % coverage held out (too narrow and too wide both fail), finite widths;
-    # the 12 hours figures (6 sources) reach 2 in 3: the Llama 2 whole-run hours (layout
-    # and GPU count unknown) sit below the band, Llama 3.1's and OLMo 3 7B's above it
+    # the hours bands hold once the end-to-end overhead's own P10-P90 (2 sources) is
+    # widened for its number of sources as the throughput bands are
     assert 0.75 <= bands["throughput"]["coverage"] <= 0.90
-    assert 0.60 <= bands["hours"]["coverage"] <= 0.90
+    assert 0.75 <= bands["hours"]["coverage"] <= 0.90
     for what in ("throughput", "hours"):
         assert 0 < bands[what]["median_width"] < 2.0, what
     assert s["loso_meets"]["throughput_band_coverage"]
+    assert s["loso_meets"]["hours_band_coverage"]
     # in the fit the five physical numbers describe the corpus
     assert s["throughput"]["all"]["median_abs_error"] <= TARGETS["throughput_median_abs_error"]
     assert s["throughput"]["all"]["worst_abs_error"] <= TARGETS["throughput_worst_abs_error"]

@@ -10,6 +10,7 @@ residual bands used for intervals.
 from __future__ import annotations
 
 import datetime as dt
+import math
 from collections import Counter
 from collections.abc import Sequence
 
@@ -111,7 +112,14 @@ def validate(
                 }
             )
         )
-    rows = with_bands(rows, cal)
+
+    def band_without(g: str) -> tuple[float, float, float] | None:
+        if not heldout or cal.end_to_end_overhead == 1.0:
+            return None
+        derived = end_to_end_overhead(ready, exclude=g)
+        return None if derived is None else derived[:3]
+
+    rows = with_bands(rows, cal, band_without)
     summary = summarize(rows)
     loso = loso_groups(rows)
     bands = coverage(rows)
@@ -187,17 +195,26 @@ def end_to_end_overhead(
 ) -> tuple[float, float, float, list[str]] | None:
     """Median, P10 and P90 of whole-run over steady-state hours, over the runs (not of
     source `exclude`) that publish both a steady-state rate and their total hours; None
-    when there is none. At least 1: a run cannot take fewer hours than its steps."""
+    when there is none. At least 1: a run cannot take fewer hours than its steps.
+
+    The P10-P90 follow the throughput bands' rule (`intervals.band_limits`): the
+    ratios of one source share its accounting, so the band is widened for the number
+    of sources, not of runs. With a single source there is no spread to measure: the
+    band reaches from the physical floor (no overhead) to the median's mirror image."""
     pairs = [
-        (p.run.id, x)
+        (p.run.id, _group(p), x)
         for p in ready
         if _group(p) != exclude and (x := end_to_end_ratio(p)) is not None
     ]
     if not pairs:
         return None
-    ratios = np.maximum([x for _, x in pairs], 1.0)
-    lo, mid, hi = (float(np.quantile(ratios, q)) for q in (0.1, 0.5, 0.9))
-    return mid, lo, hi, [i for i, _ in pairs]
+    logs = [(g, math.log(max(x, 1.0))) for _, g, x in pairs]
+    mid = float(np.median([v for _, v in logs]))
+    if len({g for g, _ in logs}) > 1:
+        lo, hi = band_limits(logs)
+    else:
+        lo, hi = 0.0, 2 * mid
+    return math.exp(mid), math.exp(max(lo, 0.0)), math.exp(max(hi, mid)), [i for i, _, _ in pairs]
 
 
 def _usable(rows: Sequence[RowResult]) -> list[RowResult]:

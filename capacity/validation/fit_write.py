@@ -94,9 +94,10 @@ def _overhead_source(ids: Sequence[str], today: dt.date) -> Source:
     return Source(
         title=f"derived by `{FIT_COMMAND}` (capacity.validation.end_to_end_overhead)",
         locator=(
-            "median (P10, P90) over runs that publish both a steady-state rate and "
+            "median over runs that publish both a steady-state rate and "
             "whole-run accelerator-hours of reported hours (downtime removed where "
-            "the row says they include it) / tokens at the reported rate: " + ", ".join(ids)
+            "the row says they include it) / tokens at the reported rate; P10-P90 "
+            "widened for the number of sources as the throughput bands are: " + ", ".join(ids)
         ),
         as_of=today,
         fields=(

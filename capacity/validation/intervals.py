@@ -21,7 +21,7 @@ shares): what the fit cannot know about it.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import numpy as np
 
@@ -42,6 +42,7 @@ MIN_BAND_SOURCES = Constant(
     "planning choice: residuals of fewer than 4 sources are mostly one or two papers' "
     "reporting, so the pool falls back to a broader condition",
 )
+_OVERHEAD = ("end_to_end_overhead", "end_to_end_overhead_p10", "end_to_end_overhead_p90")
 Z_90 = 1.2815515655446004  # standard normal 0.9 quantile (pure arithmetic)
 
 
@@ -128,8 +129,16 @@ def _spread(values: Sequence[float]) -> float:
     return 0.5 * math.log(max(vals) / min(vals)) if len(vals) > 1 else 0.0
 
 
-def with_bands(rows: Sequence[RowResult], cal: EfficiencyCalibration) -> list[RowResult]:
-    """`rows` with the `_p10`/`_p90` keys filled where a prediction and a band exist."""
+def with_bands(
+    rows: Sequence[RowResult],
+    cal: EfficiencyCalibration,
+    overhead_without: Callable[[str], tuple[float, float, float] | None] | None = None,
+) -> list[RowResult]:
+    """`rows` with the `_p10`/`_p90` keys filled where a prediction and a band exist.
+
+    `overhead_without(group)`: the end-to-end overhead's (median, P10, P90) derived
+    without that source, so a run's hours band, like its prediction, never uses its
+    own source; None keeps the calibration's."""
     gemm_spread = _spread([g.gemm_efficiency for g in cal.gemm if g.calibrated])
     fw_spread = _spread([f.gemm_share for f in cal.frameworks if f.calibrated])
     out = []
@@ -160,7 +169,13 @@ def with_bands(rows: Sequence[RowResult], cal: EfficiencyCalibration) -> list[Ro
             if value is not None:
                 upd[key + "_p10"], upd[key + "_p90"] = value * lo, value * hi
         if r.predicted_accelerator_hours is not None:
-            h10, h90 = widen_for_end_to_end(1 / hi, 1 / lo, cal)  # speed band -> hours
+            band = overhead_without(r.group) if overhead_without is not None else None
+            cal_r = (
+                cal
+                if band is None
+                else cal.model_copy(update=dict(zip(_OVERHEAD, band, strict=True)))
+            )
+            h10, h90 = widen_for_end_to_end(1 / hi, 1 / lo, cal_r)  # speed band -> hours
             upd["predicted_accelerator_hours_p10"] = r.predicted_accelerator_hours * h10
             upd["predicted_accelerator_hours_p90"] = r.predicted_accelerator_hours * h90
         out.append(r.model_copy(update=upd))
