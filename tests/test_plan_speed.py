@@ -167,3 +167,20 @@ def test_work_is_per_row(catalog, model):
     some = work(req.model, req.seq_len, ev.candidates.take(rows), ev.hardware, req.n_gpus)
     for f in fields(some):
         assert np.array_equal(getattr(some, f.name), getattr(every, f.name)[rows]), f.name
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.integers(1, 30),
+    st.lists(st.sampled_from([3, 300, 2**20, 2**40]), min_size=1, max_size=8),
+    st.integers(0, 10**6),
+)
+def test_family_groups_are_the_distinct_rows_in_order(n, highs, seed):
+    from capacity.planner.space import family_groups
+
+    rng = np.random.default_rng(seed)
+    cols = [rng.integers(0, hi, n) for hi in highs]  # wide columns take the fallback
+    first, inv = family_groups(*cols)
+    rows = np.stack(cols, axis=1)
+    _, want_first, want_inv = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+    assert first.tolist() == want_first.tolist() and inv.tolist() == want_inv.ravel().tolist()

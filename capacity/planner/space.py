@@ -325,13 +325,22 @@ def _empty() -> Candidates:
 
 
 def family_groups(*cols: IntArr) -> tuple[IntArr, IntArr]:
-    """Group rows by small non-negative integer columns: (first row of each group, inverse).
+    """Group rows by non-negative integer columns: (first row of each group, inverse), the
+    groups in the lexicographic order of the columns.
 
-    A packed 1-D key and `np.unique` on it is ~20x faster than `np.unique(axis=0)`,
-    which sorts structured rows; each column must be below 2**15 (degrees, not sizes).
+    The columns are packed into one int64 key, each in the bits its largest value needs,
+    and `np.unique` runs on the key: ~20x faster than `np.unique(axis=0)`, which sorts
+    structured rows (the fallback when the key would need more than 63 bits).
     """
+    if len(cols[0]) == 0:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    widths = [max(int(col.max()), 1).bit_length() for col in cols]
+    if sum(widths) > 63:
+        rows = np.stack([col.astype(np.int64) for col in cols], axis=1)
+        _, first, inv = np.unique(rows, axis=0, return_index=True, return_inverse=True)
+        return first, inv.ravel()
     key = np.zeros(len(cols[0]), dtype=np.int64)
-    for col in cols:
-        key = (key << 15) | col.astype(np.int64)
+    for col, width in zip(cols, widths, strict=True):
+        key = (key << width) | col.astype(np.int64)
     _, first, inv = np.unique(key, return_index=True, return_inverse=True)
     return first, inv.ravel()

@@ -295,6 +295,57 @@ def _by_stage(stage: dict[int, npt.NDArray[np.bool_]], value: dict[int, Arr]) ->
     return np.asarray(out, dtype=np.float64)
 
 
+def _data_parallel(
+    m: ModelSpec,
+    hw: Hardware,
+    tp: Arr,
+    pp: Arr,
+    cp: Arr,
+    ep: Arr,
+    v: Arr,
+    dp: Arr,
+    z: npt.NDArray[np.int64],
+    optimizer: npt.NDArray[np.int64],
+) -> tuple[Arr, Arr, Arr, Arr, npt.NDArray[np.bool_], Arr]:
+    """Data-parallel traffic per step and per micro-batch (ideal seconds, latency hops),
+    whether it crosses nodes, and the optimizer step's ideal seconds, per layout."""
+    g, hbm = hw.gpus_per_node, hw.hbm_b_per_s
+    layers_max = np.ceil(m.n_layers / (pp * v)) * v
+    dense, expert = stage_params_arr(m, tp, pp, ep, layers_max)
+    w_b, g_b, o_b = optimizer_bytes(optimizer)
+    n_dp = dp * cp
+    dp_inter = tp * cp * dp > g
+    link = _link(dp_inter, hw, np.clip(g // (tp * cp), 1, n_dp))
+    step_bw = np.zeros(len(tp))
+    step_hops = np.zeros(len(tp))
+    mb_bw = np.zeros(len(tp))
+    mb_hops = np.zeros(len(tp))
+    # HSDP: ZeRO-3 traffic inside the node's shard group, then an all-reduce of each
+    # rank's shard of the gradients across the replicas (one rank per node, own NIC).
+    shards = zero_shards(z, tp, n_dp, g)
+    replicas = n_dp / shards
+    h_link = _link(np.zeros(len(tp), dtype=bool), hw)
+    r_link = _link(replicas > 1, hw)
+    stage = {k: z == k for k in (0, 1, 2, 3, HSDP)}
+    for params, group, sh in ((dense, n_dp, shards), (expert, n_dp / ep, shards / ep)):
+        sh = np.maximum(sh, 1.0)
+        ar = coll.all_reduce(params * g_b, group, link)
+        rs = coll.reduce_scatter(params * g_b, group, link)
+        ag = coll.all_gather(params * w_b, group, link)
+        h_rs = coll.reduce_scatter(params * g_b, sh, h_link)
+        h_ag = coll.all_gather(params * w_b, sh, h_link)
+        r_ar = coll.all_reduce(params * g_b / sh, np.maximum(group / sh, 1.0), r_link)
+        step_bw += _by_stage(stage, {0: ar[0], 1: rs[0] + ag[0], 2: ag[0], HSDP: r_ar[0]})
+        step_hops += _by_stage(stage, {0: ar[1], 1: rs[1] + ag[1], 2: ag[1], HSDP: r_ar[1]})
+        mb_bw += _by_stage(stage, {2: rs[0], 3: 2 * ag[0] + rs[0], HSDP: 2 * h_ag[0] + h_rs[0]})
+        mb_hops += _by_stage(stage, {2: rs[1], 3: 2 * ag[1] + rs[1], HSDP: 2 * h_ag[1] + h_rs[1]})
+    local = dense / np.where(z >= 1, shards, 1.0) + expert / np.where(
+        z >= 1, np.maximum(shards / ep, 1.0), 1.0
+    )
+    opt_s = local * (ADAM_STATE_PASSES * o_b + g_b + WEIGHT_BYTES_BF16.value) / hbm
+    return step_bw, step_hops, mb_bw, mb_hops, dp_inter, opt_s
+
+
 def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -> Work:
     """Ideal seconds of every part of one step, for each candidate layout.
 
@@ -395,40 +446,15 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     gather_bw, gather_hops = coll.all_gather(act_b, np.where(c.sp, 1.0, tp), _link(tp_inter, hw, g))
     n_p2p = np.where(pp > 1, 2 * v, 0.0)
 
-    # -- data parallelism and the optimizer step
-    dense, expert = stage_params_arr(m, tp, pp, ep, layers_max)
-    w_b, g_b, o_b = optimizer_bytes(c.optimizer)
-    n_dp = dp * cp
-    dp_inter = tp * cp * dp > g
-    link = _link(dp_inter, hw, np.clip(g // (tp * cp), 1, n_dp))
-    z = c.zero
-    step_bw = np.zeros(len(c))
-    step_hops = np.zeros(len(c))
-    mb_bw = np.zeros(len(c))
-    mb_hops = np.zeros(len(c))
-    # HSDP: ZeRO-3 traffic inside the node's shard group, then an all-reduce of each
-    # rank's shard of the gradients across the replicas (one rank per node, own NIC).
-    shards = zero_shards(z, tp, n_dp, g)
-    replicas = n_dp / shards
-    h_link = _link(np.zeros(len(c), dtype=bool), hw)
-    r_link = _link(replicas > 1, hw)
-    stage = {k: z == k for k in (0, 1, 2, 3, HSDP)}
-    for params, group, sh in ((dense, n_dp, shards), (expert, n_dp / ep, shards / ep)):
-        sh = np.maximum(sh, 1.0)
-        ar = coll.all_reduce(params * g_b, group, link)
-        rs = coll.reduce_scatter(params * g_b, group, link)
-        ag = coll.all_gather(params * w_b, group, link)
-        h_rs = coll.reduce_scatter(params * g_b, sh, h_link)
-        h_ag = coll.all_gather(params * w_b, sh, h_link)
-        r_ar = coll.all_reduce(params * g_b / sh, np.maximum(group / sh, 1.0), r_link)
-        step_bw += _by_stage(stage, {0: ar[0], 1: rs[0] + ag[0], 2: ag[0], HSDP: r_ar[0]})
-        step_hops += _by_stage(stage, {0: ar[1], 1: rs[1] + ag[1], 2: ag[1], HSDP: r_ar[1]})
-        mb_bw += _by_stage(stage, {2: rs[0], 3: 2 * ag[0] + rs[0], HSDP: 2 * h_ag[0] + h_rs[0]})
-        mb_hops += _by_stage(stage, {2: rs[1], 3: 2 * ag[1] + rs[1], HSDP: 2 * h_ag[1] + h_rs[1]})
-    local = dense / np.where(z >= 1, shards, 1.0) + expert / np.where(
-        z >= 1, np.maximum(shards / ep, 1.0), 1.0
+    # -- data parallelism and the optimizer step: they depend on the split, the ZeRO stage
+    # and the optimizer only, so they are computed once per distinct combination
+    one, each = family_groups(c.tp, c.pp, c.cp, c.ep, c.vpp, c.dp, c.zero, c.optimizer)
+    split = (tp[one], pp[one], cp[one], ep[one], v[one], dp[one])
+    step_bw, step_hops, mb_bw, mb_hops, dp_inter, opt_s = _data_parallel(
+        m, hw, *split, c.zero[one], c.optimizer[one]
     )
-    opt_s = local * (ADAM_STATE_PASSES * o_b + g_b + WEIGHT_BYTES_BF16.value) / hbm
+    step_bw, step_hops, mb_bw, mb_hops = (x[each] for x in (step_bw, step_hops, mb_bw, mb_hops))
+    dp_inter, opt_s = dp_inter[each], opt_s[each]
 
     fpt = {r: flops_per_token(m, seq_len, r) for r in RECOMPUTES}
     hw_fpt = np.array([fpt[r].hardware for r in RECOMPUTES])[rc]
