@@ -298,3 +298,17 @@ def test_inputs_that_would_take_minutes_are_refused(tmp_path):
     head = CAMPAIGN.split("[[runs]]")[0].replace("measured_steps = ", "# ")
     camp.write_text(head + "".join(run.format(i) for i in range(201)))
     one_line_error("proposal", str(camp), "-o", str(tmp_path / "out"), field="runs")
+
+
+def test_an_ascii_only_terminal_gets_output_not_a_crash():
+    # '—' in a system name was a UnicodeEncodeError (an internal error) under PYTHONIOENCODING=ascii
+    import subprocess
+
+    from conftest import capacity_exe
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii"}
+    res = subprocess.run(
+        [*capacity_exe(), "estimate", "--params", "1B", "--tokens", "20B"],
+        capture_output=True, text=True, env=env, timeout=120,
+    )  # fmt: skip
+    assert res.returncode == 0 and "Leonardo Booster ? Booster" in res.stdout, res.stderr

@@ -62,10 +62,16 @@ proposal_cmd.register(app)
 def main() -> None:
     """Entry point: every failure is one line on stderr and exit code 2 (capacity.cli.guard)."""
     import signal
+    import sys
 
     def _terminate(signum: int, frame: object) -> None:
         # SIGTERM unwinds like Ctrl-C, so half-written outputs and temp files are removed.
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, _terminate)
+    for stream in (sys.stdout, sys.stderr):
+        # a terminal that cannot show '—' or '≤' (PYTHONIOENCODING=ascii) gets '?', not a crash
+        reconfigure = getattr(stream, "reconfigure", None)
+        if reconfigure is not None:
+            reconfigure(errors="replace")
     app()
