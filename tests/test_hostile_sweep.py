@@ -312,3 +312,22 @@ def test_an_ascii_only_terminal_gets_output_not_a_crash():
         capture_output=True, text=True, env=env, timeout=120,
     )  # fmt: skip
     assert res.returncode == 0 and "Leonardo Booster ? Booster" in res.stdout, res.stderr
+
+
+def test_pdf_destination_checked_before_any_work(tmp_path):
+    os.mkfifo(tmp_path / "r.pdf")  # was replaced by a file; a folder left a .tmp behind
+    (tmp_path / "s.pdf").mkdir()
+    one_line_error("report", *JOB, "-o", str(tmp_path / "r.html"), "--pdf", field="pdf")
+    one_line_error("report", *JOB, "-o", str(tmp_path / "s.html"), "--pdf", field="pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["r.pdf", "s.pdf"]
+
+
+def test_proposal_folder_with_its_own_pdf_is_replaced(tmp_path):
+    # a second run into a folder holding an earlier --pdf run's proposal.pdf was refused
+    camp = str(ROOT / "examples/campaigns/jean-zay-cloud-30b.toml")
+    out = tmp_path / "p"
+    assert run_cli("proposal", camp, "-o", str(out)).returncode == 0
+    (out / "proposal.pdf").write_bytes(b"%PDF-1.4 earlier run")
+    res = run_cli("proposal", camp, "-o", str(out))
+    assert res.returncode == 0, res.stderr
+    assert not (out / "proposal.pdf").exists()  # went with the old folder: no stale PDF

@@ -94,10 +94,10 @@ def _umask() -> int:
     return umask
 
 
-def write_file(path: Path, text: str, *, field: str, suffixes: Sequence[str]) -> int:
+def write_file(path: Path, text: str | bytes, *, field: str, suffixes: Sequence[str]) -> int:
     """Write `text` atomically to `path` (checked as above); return the bytes written."""
     check_output_file(path, field=field, suffixes=suffixes)
-    data = text.encode("utf-8")
+    data = text.encode("utf-8") if isinstance(text, str) else text
     tmp: str | None = None
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -148,9 +148,14 @@ def check_output_folder(folder: Path, names: Sequence[str] | None, *, field: str
         )
 
 
-def write_folder(folder: Path, files: Mapping[str, str], *, field: str) -> None:
-    """Build every file in a temporary folder beside `folder`, then swap it in."""
-    check_output_folder(folder, list(files), field=field)
+def write_folder(
+    folder: Path, files: Mapping[str, str], *, field: str, owned: Sequence[str] = ()
+) -> None:
+    """Build every file in a temporary folder beside `folder`, then swap it in.
+
+    `owned`: other names the command writes there (proposal.pdf), replaced with the rest.
+    """
+    check_output_folder(folder, [*files, *owned], field=field)
     folder = folder.absolute()
     new: str | None = None
     old: str | None = None

@@ -9,7 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from capacity.cli.options import CatalogOpt, JsonOpt
-from capacity.cli.pdf_out import PdfOpt, write_pdf
+from capacity.cli.pdf_out import PdfOpt, check_pdf_target, write_pdf
+
+PDF_NAME = "proposal.pdf"
 
 if TYPE_CHECKING:
     from capacity.scaling.fit import LawFit
@@ -76,12 +78,15 @@ def proposal(
     from capacity.report.proposal import render_files
 
     check_output_folder(output, None, field="output")
+    if pdf:
+        check_pdf_target(output / "proposal.html")
     cat = get_catalog(catalog)
     _campaign, plan = load_plan(campaign, cat)
     fit = _fitted_law(law) if law is not None else None
     # everything rendered before anything is written
     files = render_files(plan, cat, title=title, law=fit)
-    write_folder(output, files, field="output")  # whole: never old and new files mixed
+    # whole: never old and new files mixed (a PDF of an earlier run goes with the old folder)
+    write_folder(output, files, field="output", owned=(PDF_NAME,))
     if pdf:
         printed = write_pdf(output / "proposal.html")
         if printed is not None:

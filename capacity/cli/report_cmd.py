@@ -15,7 +15,7 @@ import typer
 
 from capacity.cli.law_io import LAW_HELP
 from capacity.cli.options import CatalogOpt, JsonOpt, scenario_command
-from capacity.cli.pdf_out import PdfOpt, write_pdf
+from capacity.cli.pdf_out import PdfOpt, check_pdf_target, write_pdf
 from capacity.inputs import ScenarioOptions
 
 HELP = """Write an HTML report of one training run: headline figures, memory per GPU,
@@ -68,6 +68,8 @@ def report(
     fitted_law = load_law(law)
     currency = currency.upper()
     check_output_file(output, field="output", suffixes=HTML_SUFFIXES)
+    if pdf:
+        check_pdf_target(output)
     cat = get_catalog(catalog)
     rates = cat.exchange_rates
     if rates is not None and currency not in {rates.base, *rates.rates}:
