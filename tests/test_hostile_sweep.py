@@ -331,3 +331,16 @@ def test_proposal_folder_with_its_own_pdf_is_replaced(tmp_path):
     res = run_cli("proposal", camp, "-o", str(out))
     assert res.returncode == 0, res.stderr
     assert not (out / "proposal.pdf").exists()  # went with the old folder: no stale PDF
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ("n_runs = 20", "n_runs = 20\nseed_noise = 1e300"),
+        ("n_runs = 20", "n_runs = 20\nbootstrap_seed = -1"),
+    ],
+)
+def test_law_file_metadata_is_checked(tmp_path, old, new):
+    path = tmp_path / "law.toml"
+    path.write_text(LAW.replace(old, new))
+    one_line_error("optimal", "--budget", "1e21 flops", "--law", str(path), field="law")

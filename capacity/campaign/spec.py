@@ -80,6 +80,7 @@ MIN_WAN_GBPS, MAX_WAN_GBPS = 1e-3, 1e5  # 1 Mbit/s to 100 Tbit/s between sites, 
 # thousands would take minutes; `count` repeats a run instead (the examples list 4-5 runs).
 MAX_RUNS = 200
 MAX_SYSTEMS = 50
+MAX_ALLOCATION = 1e12  # units: far above any pool in catalogs/calls (at most ~3e6 a cut-off)
 MAX_DATASET_TB = 1e6  # an exabyte: far above any training set (15T tokens is ~30 TB)
 
 
@@ -125,7 +126,10 @@ class CampaignSystem(_Frozen):
     )
     access_share_source: str | None = None
     allocation: float | None = Field(
-        default=None, gt=0, description="ceiling of the request, in the system's billing unit"
+        default=None,
+        gt=0,
+        le=MAX_ALLOCATION,
+        description="ceiling of the request, in the system's billing unit",
     )
     dataset_tb: float = Field(
         default=0.0, ge=0, le=MAX_DATASET_TB, description="training data stored there"

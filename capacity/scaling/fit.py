@@ -489,6 +489,13 @@ def _check_fields(doc: dict[str, Any], fit: LawFit, where: str) -> None:
             "not negative",
             field="law",
         )
+    # both are spreads of log-loss: a value of 1 would be a factor e between runs
+    if fit.huber_delta > 1 or (fit.seed_noise or 0) > 1 or fit.bootstrap_seed < 0:
+        raise CapacityError(
+            f"'{where}': huber_delta and seed_noise are at most 1 (log-loss), bootstrap_seed "
+            "is not negative",
+            field="law",
+        )
     for i, (_name, n, d, loss) in enumerate(fit.runs):
         if not (n > 0 and d > 0 and loss > 0):
             raise CapacityError(
