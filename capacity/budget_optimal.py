@@ -217,16 +217,19 @@ def optimal_for_budget(
     try:
         shape = model_from_params(opt.params, seq_len=seq_len)
     except CapacityError as exc:
+        too_big = opt.params > 1e6  # refused: above 100T parameters, or below 1M
         if target_loss is not None:  # the target, not a budget, chose the size
             raise CapacityError(
                 f"a loss of {target_loss:g} is reached by a model of {opt.params:.3g} "
-                f"parameters, which no shape covers ({exc}); give a lower target",
+                f"parameters, which no shape covers ({exc}); give a "
+                f"{'higher' if too_big else 'lower'} target",
                 field="target-loss",
             ) from None
         field = "inference_tokens" if inference_tokens is not None else "budget"
+        fix = "a smaller budget" if too_big else "a larger budget or fewer inference tokens"
         raise CapacityError(
             f"the chosen model would have {opt.params:.3g} parameters, which no shape covers "
-            f"({exc}); give a larger budget or fewer inference tokens",
+            f"({exc}); give {fix}",
             field=field,
         ) from None
     est = estimate(scenario(shape, opt.tokens)) if system is not None else None

@@ -344,3 +344,15 @@ def test_law_file_metadata_is_checked(tmp_path, old, new):
     path = tmp_path / "law.toml"
     path.write_text(LAW.replace(old, new))
     one_line_error("optimal", "--budget", "1e21 flops", "--law", str(path), field="law")
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (["--budget", "1e30 flops"], "smaller budget"),  # said "a larger budget"
+        (["--target-loss", "1.82"], "higher target"),
+        (["--target-loss", "99"], "lower target"),
+    ],
+)
+def test_optimal_size_out_of_range_says_which_way(args, says):
+    assert says in one_line_error("optimal", *args)
