@@ -324,7 +324,7 @@ def _empty() -> Candidates:
     return Candidates(z, z, z, z, z, z, z, z, z, z.astype(bool), z.astype(bool), z, z)
 
 
-def family_groups(*cols: IntArr) -> tuple[IntArr, IntArr]:
+def family_groups(*cols: IntArr | BoolArr) -> tuple[IntArr, IntArr]:
     """Group rows by non-negative integer columns: (first row of each group, inverse), the
     groups in the lexicographic order of the columns.
 

@@ -249,16 +249,6 @@ def _mlp_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr, sms: int) -> Gemms:
     return out.scaled(1 - w) + dense.scaled(w)
 
 
-def _spread(g: Gemms, inv: npt.NDArray[np.int64]) -> Gemms:
-    """GEMMs computed once per distinct shape, given to every layout (`inv`: its shape)."""
-    n = len(inv)
-    if n == 0:
-        return Gemms(*(np.zeros(0) for _ in range(4)))
-    return Gemms(
-        *(np.broadcast_to(x, np.shape(g.flop))[inv] for x in (g.flop, g.mem, g.fwd_q, g.bwd_q))
-    )
-
-
 def _layer_gemms(m: ModelSpec, tokens: Arr, tp: Arr, ep: Arr, sms: int) -> Gemms:
     """Forward GEMMs of one block's weights on one GPU, one micro-batch."""
     return _attention_gemms(m, tokens, tp, sms) + _mlp_gemms(m, tokens, tp, ep, sms)
@@ -346,17 +336,27 @@ def _data_parallel(
     return step_bw, step_hops, mb_bw, mb_hops, dp_inter, opt_s
 
 
-def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -> Work:
-    """Ideal seconds of every part of one step, for each candidate layout.
+def _block(
+    m: ModelSpec,
+    seq_len: int,
+    hw: Hardware,
+    n_gpus: int,
+    mb: Arr,
+    cp: Arr,
+    tp: Arr,
+    ep: Arr,
+    rc: npt.NDArray[np.int64],
+    flash: npt.NDArray[np.bool_],
+    sp: npt.NDArray[np.bool_],
+) -> dict[str, Arr]:
+    """One block and the LM head for one micro-batch on one GPU, per layout: GEMMs,
+    attention core, elementwise traffic, the TP, CP and EP collectives and one pipeline
+    send, as the `Work` fields they make (the sends before their count per micro-batch).
 
-    Long on purpose: one vectorised pass over all candidate layouts; every part of the step
-    is an array expression that the next ones reuse, so splitting it would only pass
-    some twenty arrays between helpers.
+    Long on purpose: every part is an array expression that the next ones reuse, so
+    splitting it would only pass some twenty arrays between helpers.
     """
     f64 = np.float64
-    tp, pp, dp, cp, ep, v = (x.astype(f64) for x in (c.tp, c.pp, c.dp, c.cp, c.ep, c.vpp))
-    mb, steps = c.mb.astype(f64), c.m.astype(f64)
-    rc = c.recompute
     full = (rc == FULL).astype(f64)
     attn_again = (rc >= SELECTIVE).astype(f64)
     g = hw.gpus_per_node
@@ -364,35 +364,29 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     h = m.d_model
     kv = m.kv_heads * (m.qk_dim + m.v_dim) / 2  # one of K, V (their mean width)
     tokens = mb * seq_len / cp  # GEMM rows of one micro-batch on one GPU
-    peak, peak16, hbm = hw.peak_flop_s, hw.peak_16bit_flop_s, hw.hbm_b_per_s
+    peak16, hbm = hw.peak_16bit_flop_s, hw.hbm_b_per_s
 
     # -- one block, one micro-batch: GEMMs, attention core, elementwise traffic
     gemm_mult = 3 + full
     sms = hw.sm_count or 0
-    # GEMM shapes depend on the micro-batch, CP, TP and EP only: a few dozen distinct
-    # shapes among thousands of layouts, so they are computed once per shape
-    first, inv = family_groups(c.mb, c.cp, c.tp, c.ep)
-    tokens1, tp1 = tokens[first], tp[first]
-    gm = _spread(_layer_gemms(m, tokens1, tp1, ep[first], sms), inv)
+    gm = _layer_gemms(m, tokens, tp, ep, sms)
     mem = gm.mem
     # QK^T and AV, full (non-causal) count; a sliding window counts its keys only
     attn_flop = 2 * tokens * m.attended_keys(seq_len) * m.n_heads * (m.qk_dim + m.v_dim) / tp
     attn_mult = 3 + attn_again
     heads_local = m.n_heads / tp
     # unfused attention: QK^T and AV as batched GEMMs over the local heads
-    sc = _spread(
-        _gemm(tokens1, (m.qk_dim + m.v_dim) / 2, seq_len, sms, 2 * heads_local[first]), inv
-    )
+    sc = _gemm(tokens, (m.qk_dim + m.v_dim) / 2, seq_len, sms, 2 * heads_local)
     s_mem = sc.mem
-    nonflash = ~c.flash
+    nonflash = ~flash
     layer_gemm_flop_s = (gm.fwd_q * (1 + full) + gm.bwd_q) / hw.linear_flop_s + np.where(
         nonflash, (sc.fwd_q * (attn_mult - 2) + sc.bwd_q) / hw.other_gemm_flop_s, 0
     )
     layer_gemm_mem_s = (mem * gemm_mult + np.where(nonflash, s_mem * attn_mult, 0)) / hbm
     causal_share = m.causal_keys(seq_len) / m.attended_keys(seq_len)  # 1/2 without a window
     executed = attn_flop * causal_share * attn_mult
-    layer_flash_s = np.where(c.flash, executed / peak16, 0.0)
-    sp_div = np.where(c.sp, tp, 1.0)
+    layer_flash_s = np.where(flash, executed / peak16, 0.0)
+    sp_div = np.where(sp, tp, 1.0)
     f_tok = mlp_width_per_token(m)
     mlp_passes = (2 if m.ffn_kind == "swiglu" else 1) + 1
     elem_b = a2 * tokens * (ELEMENTWISE_PASSES.value * h / sp_div + mlp_passes * f_tok / tp)
@@ -407,16 +401,16 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     # layers' input gradients (1); on top, hidden behind GEMMs up to their length, the
     # input-gradient all-reduces of QKV and MLP-in (no SP: 2) or their reduce-scatters
     # plus the re-gather of their SP-sharded inputs (SP: 1 + 1)
-    n_tp = 2 * (1 + full) + np.where(c.sp, 1.0, 0.0)
+    n_tp = 2 * (1 + full) + np.where(sp, 1.0, 0.0)
     n_tp_bwd = 2.0
     tp_bw, tp_hops = coll.all_reduce(act_b, tp, _link(tp_inter, hw, g))
-    tp_hops = tp_hops * np.where(c.sp, 2, 1)  # SP: all-gather + reduce-scatter per all-reduce
-    tp_bw = tp_bw * np.where(c.sp & ~tp_inter, GATHER_SCATTER_NVLINK.value, 1.0)
+    tp_hops = tp_hops * np.where(sp, 2, 1)  # SP: all-gather + reduce-scatter per all-reduce
+    tp_bw = tp_bw * np.where(sp & ~tp_inter, GATHER_SCATTER_NVLINK.value, 1.0)
     # what hides them: the weight-gradient GEMMs of QKV and MLP-in (and, with SP, their
     # input-gradient GEMMs, which hide the re-gather)
     q_cols = m.n_heads * m.qk_dim + 2 * m.kv_heads * (m.qk_dim + m.v_dim) / 2
     col_flop = 2 * tokens * h * (q_cols + mats_in_of(m) * mlp_width_per_token(m)) / tp
-    tp_window = col_flop * np.where(c.sp, 2.0, 1.0) / hw.linear_flop_s
+    tp_window = col_flop * np.where(sp, 2.0, 1.0) / hw.linear_flop_s
     widths = (q_cols, m.n_heads * m.v_dim, mats_in_of(m) * f_tok, f_tok)
     pair_flop_s = np.stack([2 * tokens * h * wd / tp for wd in widths], axis=1) / hw.linear_flop_s
     cp_inter = tp * cp > g
@@ -430,20 +424,78 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     n_ep = np.where(ep > 1, 4 + 2 * full, 0.0)
 
     # -- LM head on the last stage: GEMM, fp32 cross entropy, SP gather / scatter
-    head = _spread(_gemm(tokens1, h, m.vocab_size / tp1, sms), inv)
+    head = _gemm(tokens, h, m.vocab_size / tp, sms)
     hmem = head.mem
     ce_b = LOGITS_BYTES_FP32.value * CROSS_ENTROPY_PASSES.value * tokens * m.vocab_size / tp
     head_tp_bw, head_tp_hops = coll.all_gather(act_b, tp, _link(tp_inter, hw, g))
-    head_tp_on = np.where(c.sp, 2.0, 0.0)
+    head_tp_on = np.where(sp, 2.0, 0.0)
+
+    # -- pipeline sends (Megatron's scatter/gather, Narayanan et al. 2021 Sec. 4.1): each TP
+    # rank sends 1/TP of the activation; without SP the receivers all-gather it over the
+    # node's links
+    p2p_inter = np.full(len(tp), n_gpus > g)
+    p2p_bw, p2p_hops = coll.point_to_point(act_b / tp, _link(p2p_inter, hw))
+    gather_bw, gather_hops = coll.all_gather(act_b, np.where(sp, 1.0, tp), _link(tp_inter, hw, g))
+    return {
+        "layer_gemm_flop_s": layer_gemm_flop_s,
+        "layer_gemm_mem_s": layer_gemm_mem_s,
+        "layer_flash_s": layer_flash_s,
+        "layer_elem_s": layer_elem_s,
+        "tp_bw_s": np.where(tp > 1, tp_bw * n_tp, 0.0),
+        "tp_hops": np.where(tp > 1, tp_hops * n_tp, 0.0),
+        "tp_bwd_bw_s": np.where(tp > 1, tp_bw * n_tp_bwd, 0.0),
+        "tp_bwd_hops": np.where(tp > 1, tp_hops * n_tp_bwd, 0.0),
+        "tp_window_flop_s": tp_window,
+        "tp_unit_bw_s": np.where((tp > 1) & sp, tp_bw / 2, 0.0),
+        "tp_unit_hops": np.where((tp > 1) & sp, tp_hops / 2, 0.0),
+        "tp_pair_flop_s": pair_flop_s,
+        "tp_fwd_passes": 1 + full,
+        "tp_inter": tp_inter.astype(f64),
+        "cp_bw_s": np.where(cp > 1, cp_bw * n_cp, 0.0),
+        "cp_hops": np.where(cp > 1, cp_hops * n_cp, 0.0),
+        "cp_inter": cp_inter.astype(f64),
+        "ep_bw_s": ep_bw * n_ep,
+        "ep_hops": ep_hops * n_ep,
+        "ep_inter": ep_inter.astype(f64),
+        "head_gemm_flop_s": (head.fwd_q + head.bwd_q) / hw.other_gemm_flop_s,
+        "head_gemm_mem_s": hmem * 3 / hbm,
+        "head_elem_s": ce_b / hbm,
+        "head_tp_bw_s": np.where(tp > 1, head_tp_bw * head_tp_on, 0.0),
+        "head_tp_hops": np.where(tp > 1, head_tp_hops * head_tp_on, 0.0),
+        "p2p_inter": p2p_inter.astype(f64),
+        "p2p_send_bw_s": p2p_bw,
+        "p2p_send_hops": p2p_hops,
+        "p2p_gather_send_bw_s": gather_bw,
+        "p2p_gather_send_hops": gather_hops,
+    }
+
+
+def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -> Work:
+    """Ideal seconds of every part of one step, for each candidate layout.
+
+    The parts of a block depend on the micro-batch, CP, TP, EP, recompute, FlashAttention
+    and SP only, the data-parallel traffic on the split, ZeRO and the optimizer only: each
+    is computed once per distinct combination (a few hundred to a few thousand among tens
+    of thousands of layouts) and spread to every layout; the results are those of a pass
+    over every layout, row by row.
+    """
+    f64 = np.float64
+    tp, pp, dp, cp, ep, v = (x.astype(f64) for x in (c.tp, c.pp, c.dp, c.cp, c.ep, c.vpp))
+    mb, steps = c.mb.astype(f64), c.m.astype(f64)
+    rc = c.recompute
+    peak = hw.peak_flop_s
+
+    # -- one block, one micro-batch: GEMMs, attention core, elementwise traffic, the
+    # collectives inside the block, the LM head and the pipeline sends (`_block`)
+    one, each = family_groups(c.mb, c.cp, c.tp, c.ep, c.recompute, c.flash, c.sp)
+    block = _block(
+        m, seq_len, hw, n_gpus, mb[one], cp[one], tp[one], ep[one], rc[one], c.flash[one], c.sp[one]
+    )
+    b = {k: x[each] for k, x in block.items()}
 
     # -- pipeline
     layers_max = np.ceil(m.n_layers / (pp * v)) * v
     pipe_factor = steps + (pp - 1) / v
-    p2p_inter = np.full(len(c), n_gpus > g)
-    # Megatron's scatter/gather (Narayanan et al. 2021 Sec. 4.1): each TP rank sends 1/TP of
-    # the activation; without SP the receivers all-gather it over the node's links
-    p2p_bw, p2p_hops = coll.point_to_point(act_b / tp, _link(p2p_inter, hw))
-    gather_bw, gather_hops = coll.all_gather(act_b, np.where(c.sp, 1.0, tp), _link(tp_inter, hw, g))
     n_p2p = np.where(pp > 1, 2 * v, 0.0)
 
     # -- data parallelism and the optimizer step: they depend on the split, the ZeRO stage
@@ -460,42 +512,42 @@ def work(m: ModelSpec, seq_len: int, c: Candidates, hw: Hardware, n_gpus: int) -
     hw_fpt = np.array([fpt[r].hardware for r in RECOMPUTES])[rc]
     ones = np.ones(len(c))
     return Work(
-        layer_gemm_flop_s=layer_gemm_flop_s,
-        layer_gemm_mem_s=layer_gemm_mem_s,
-        layer_flash_s=layer_flash_s,
-        layer_elem_s=layer_elem_s,
-        tp_bw_s=np.where(tp > 1, tp_bw * n_tp, 0.0),
-        tp_hops=np.where(tp > 1, tp_hops * n_tp, 0.0),
-        tp_bwd_bw_s=np.where(tp > 1, tp_bw * n_tp_bwd, 0.0),
-        tp_bwd_hops=np.where(tp > 1, tp_hops * n_tp_bwd, 0.0),
-        tp_window_flop_s=tp_window,
-        tp_unit_bw_s=np.where((tp > 1) & c.sp, tp_bw / 2, 0.0),
-        tp_unit_hops=np.where((tp > 1) & c.sp, tp_hops / 2, 0.0),
-        tp_pair_flop_s=pair_flop_s,
-        tp_fwd_passes=1 + full,
+        layer_gemm_flop_s=b["layer_gemm_flop_s"],
+        layer_gemm_mem_s=b["layer_gemm_mem_s"],
+        layer_flash_s=b["layer_flash_s"],
+        layer_elem_s=b["layer_elem_s"],
+        tp_bw_s=b["tp_bw_s"],
+        tp_hops=b["tp_hops"],
+        tp_bwd_bw_s=b["tp_bwd_bw_s"],
+        tp_bwd_hops=b["tp_bwd_hops"],
+        tp_window_flop_s=b["tp_window_flop_s"],
+        tp_unit_bw_s=b["tp_unit_bw_s"],
+        tp_unit_hops=b["tp_unit_hops"],
+        tp_pair_flop_s=b["tp_pair_flop_s"],
+        tp_fwd_passes=b["tp_fwd_passes"],
         tp=tp,
-        tp_inter=tp_inter.astype(f64),
-        cp_bw_s=np.where(cp > 1, cp_bw * n_cp, 0.0),
-        cp_hops=np.where(cp > 1, cp_hops * n_cp, 0.0),
-        cp_inter=cp_inter.astype(f64),
-        ep_bw_s=ep_bw * n_ep,
-        ep_hops=ep_hops * n_ep,
-        ep_inter=ep_inter.astype(f64),
-        head_gemm_flop_s=(head.fwd_q + head.bwd_q) / hw.other_gemm_flop_s,
-        head_gemm_mem_s=hmem * 3 / hbm,
-        head_elem_s=ce_b / hbm,
-        head_tp_bw_s=np.where(tp > 1, head_tp_bw * head_tp_on, 0.0),
-        head_tp_hops=np.where(tp > 1, head_tp_hops * head_tp_on, 0.0),
+        tp_inter=b["tp_inter"],
+        cp_bw_s=b["cp_bw_s"],
+        cp_hops=b["cp_hops"],
+        cp_inter=b["cp_inter"],
+        ep_bw_s=b["ep_bw_s"],
+        ep_hops=b["ep_hops"],
+        ep_inter=b["ep_inter"],
+        head_gemm_flop_s=b["head_gemm_flop_s"],
+        head_gemm_mem_s=b["head_gemm_mem_s"],
+        head_elem_s=b["head_elem_s"],
+        head_tp_bw_s=b["head_tp_bw_s"],
+        head_tp_hops=b["head_tp_hops"],
         n_layers=ones * m.n_layers,
         layers_max=layers_max,
         pp=pp,
         m=steps,
         pipe_factor=pipe_factor,
-        p2p_bw_s=p2p_bw * n_p2p,
-        p2p_hops=p2p_hops * n_p2p,
-        p2p_inter=p2p_inter.astype(f64),
-        p2p_gather_bw_s=gather_bw * n_p2p,
-        p2p_gather_hops=gather_hops * n_p2p,
+        p2p_bw_s=b["p2p_send_bw_s"] * n_p2p,
+        p2p_hops=b["p2p_send_hops"] * n_p2p,
+        p2p_inter=b["p2p_inter"],
+        p2p_gather_bw_s=b["p2p_gather_send_bw_s"] * n_p2p,
+        p2p_gather_hops=b["p2p_gather_send_hops"] * n_p2p,
         dp_step_bw_s=step_bw,
         dp_step_hops=step_hops,
         dp_mb_bw_s=mb_bw,
