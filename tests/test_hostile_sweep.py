@@ -356,3 +356,13 @@ def test_law_file_metadata_is_checked(tmp_path, old, new):
 )
 def test_optimal_size_out_of_range_says_which_way(args, says):
     assert says in one_line_error("optimal", *args)
+
+
+def test_a_price_in_a_currency_without_a_rate_is_refused_at_load(tmp_path):
+    # a JPY price was compared with euros as if it were one
+    text = (ROOT / "catalogs/cloud/aws-p5-48xlarge.toml").read_text()
+    (tmp_path / "cloud").mkdir()
+    (tmp_path / "cloud" / "aws-p5-48xlarge.toml").write_text(
+        re.sub(r'currency = "[A-Z]{3}"', 'currency = "JPY"', text, count=1)
+    )
+    assert "JPY" in one_line_error("catalog", "validate", str(tmp_path), field="currency")

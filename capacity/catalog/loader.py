@@ -159,8 +159,13 @@ def _iter_files(root: Path, kind: str) -> Iterable[Path]:
         yield from sorted(folder.glob("*.toml"))
 
 
-def _check_references(cat: dict[str, dict[str, Any]], origin: dict[tuple[str, str], Path]) -> None:
+def _check_references(
+    cat: dict[str, dict[str, Any]],
+    origin: dict[tuple[str, str], Path],
+    rates: ExchangeRates | None = None,
+) -> None:
     accs, grids = cat["accelerators"], cat["grids"]
+    _check_currencies(cat, origin, rates)
     for cid, cl in cat["clusters"].items():
         for part in cl.partitions:
             if part.accelerator not in accs:
@@ -198,6 +203,32 @@ def _check_references(cat: dict[str, dict[str, Any]], origin: dict[tuple[str, st
         if off.grid not in grids:
             raise CatalogError(
                 str(origin["cloud", oid]), f"no grid entry '{off.grid}'", field="grid"
+            )
+
+
+def _check_currencies(
+    cat: dict[str, dict[str, Any]],
+    origin: dict[tuple[str, str], Path],
+    rates: ExchangeRates | None,
+) -> None:
+    """Every price is in a currency the exchange-rate table converts (else it is compared
+    with euros as if it were one)."""
+    if rates is None:
+        return
+    known = {rates.base, *rates.rates}
+    priced = [("cloud", oid, off.currency) for oid, off in cat["cloud"].items()]
+    priced += [
+        ("clusters", cid, part.currency)
+        for cid, cl in cat["clusters"].items()
+        for part in cl.partitions
+    ]
+    for kind, eid, currency in priced:
+        if currency is not None and currency not in known:
+            raise CatalogError(
+                str(origin[kind, eid]),
+                f"no exchange rate for {currency} (the exchange-rate table, base {rates.base}, "
+                f"converts {', '.join(sorted(known))})",
+                field="currency",
             )
 
 
@@ -262,7 +293,7 @@ def _load_cached(roots: tuple[str, ...]) -> Catalog:
         fx = root / "currency" / "exchange-rates.toml"
         if fx.is_file():
             rates = _load_rates(fx)
-    _check_references(tables, origin)
+    _check_references(tables, origin, rates)
     return Catalog(
         accelerators=tables["accelerators"],
         clusters=tables["clusters"],

@@ -26,6 +26,7 @@ class Accelerator(Entry):
     intra_node_gbyte_per_s: float | None = Field(
         default=None,
         gt=0,
+        le=100_000,  # GB/s: far above NVLink 5's 1,800; a typo, not a part
         description="GPU-to-GPU link bandwidth per GPU, both directions added (vendor convention)",
     )
     tdp_w: float | None = Field(default=None, gt=0, le=5000)
