@@ -366,3 +366,14 @@ def test_a_price_in_a_currency_without_a_rate_is_refused_at_load(tmp_path):
         re.sub(r'currency = "[A-Z]{3}"', 'currency = "JPY"', text, count=1)
     )
     assert "JPY" in one_line_error("catalog", "validate", str(tmp_path), field="currency")
+
+
+def test_duplicate_keys_and_columns_are_refused(tmp_path):
+    # json and csv.DictReader silently keep the last of two; TOML already refuses them
+    cfg = (ROOT / "tests/data/hf_configs/llama-2-7b.json").read_text().rstrip().rstrip("}")
+    (tmp_path / "config.json").write_text(cfg + ', "hidden_size": 1024}')
+    line = one_line_error("estimate", "--model", str(tmp_path / "config.json"), field="model")
+    assert "hidden_size' appears twice" in line
+    (tmp_path / "ms.csv").write_text("tp,pp,dp,tp,micro_batch_seqs,step_time_s\n1,1,64,2,2,9\n")
+    args = ("estimate", "--params", "1B", "--nodes", "16", "--measured-steps")
+    assert "twice" in one_line_error(*args, str(tmp_path / "ms.csv"), field="measured-steps")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import os
 import stat
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -74,12 +75,23 @@ def _refuse_constant(name: str) -> Any:
     raise ValueError(f"{name} is not a number JSON allows")
 
 
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    """An object whose key appears twice is ambiguous (json keeps the last silently)."""
+    out: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in out:
+            raise ValueError(f"key '{key}' appears twice")
+        out[key] = value
+    return out
+
+
 def read_json(path: str | Path, *, field: str) -> Any:
-    """Parse a JSON file; NaN/Infinity literals and deep nesting are refused in one line."""
+    """Parse a JSON file; NaN/Infinity literals, a key twice in one object and deep nesting
+    are refused in one line."""
     p = Path(path)
     text = read_text(p, field=field)
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, object_pairs_hook=_unique_keys)
     except json.JSONDecodeError as exc:
         raise InputFileError(
             p, f"is not valid JSON (line {exc.lineno}: {exc.msg})", field=field
@@ -88,6 +100,14 @@ def read_json(path: str | Path, *, field: str) -> Any:
         raise InputFileError(p, "is nested too deeply to be a config", field=field) from None
     except ValueError as exc:
         raise InputFileError(p, f"is not valid JSON: {exc}", field=field) from None
+
+
+def unique_columns(fieldnames: Sequence[str] | None, path: Path, *, field: str) -> None:
+    """A CSV header naming a column twice is ambiguous (csv.DictReader keeps the last)."""
+    names = [n.strip() for n in fieldnames or () if n is not None]
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise InputFileError(path, f"names the column '{twice[0]}' twice", field=field)
 
 
 def parse_toml(text: str, *, where: str, field: str) -> dict[str, Any]:

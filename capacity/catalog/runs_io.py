@@ -10,7 +10,7 @@ import csv
 import io
 from pathlib import Path
 
-from capacity.catalog.files import read_text
+from capacity.catalog.files import read_text, unique_columns
 from capacity.catalog.loader import builtin_catalog_dir
 from capacity.errors import CapacityError
 
@@ -30,6 +30,7 @@ def read_runs_csv(path: str | Path | None = None) -> tuple[str, list[dict[str, s
     try:
         if not reader.fieldnames or "id" not in reader.fieldnames:
             raise CapacityError(f"'{p}' has no 'id' column: not a runs CSV", field="runs")
+        unique_columns(reader.fieldnames, p, field="runs")
         rows = [dict(r) for r in reader]
     except csv.Error as exc:
         raise CapacityError(f"cannot read '{p}': {exc}", field="runs") from None
@@ -49,6 +50,8 @@ def read_csv_rows(path: str | Path, field: str) -> list[dict[str, str]]:
     p = Path(path)
     text = read_text(p, field=field)
     try:
-        return [dict(r) for r in csv.DictReader(io.StringIO(text, newline=""))]
+        reader = csv.DictReader(io.StringIO(text, newline=""))
+        unique_columns(reader.fieldnames, p, field=field)
+        return [dict(r) for r in reader]
     except csv.Error as exc:
         raise CapacityError(f"cannot read '{p}': {exc}", field=field) from None

@@ -58,7 +58,7 @@ def read_runs(path: Path, catalog: Catalog | None) -> RunData:
     """Read the runs CSV; one line naming the row and column on anything it cannot use."""
     import csv
 
-    from capacity.catalog.files import read_text
+    from capacity.catalog.files import read_text, unique_columns
     from capacity.cli.common import resolve_model
     from capacity.errors import CapacityError
     from capacity.scaling.fit import run_data
@@ -67,7 +67,9 @@ def read_runs(path: Path, catalog: Catalog | None) -> RunData:
 
     text = read_text(path, field="runs").removeprefix("\ufeff")  # regular, capped, UTF-8
     try:
-        rows = list(csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#")))
+        reader = csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#"))
+        unique_columns(reader.fieldnames, path, field="runs")
+        rows = list(reader)
     except csv.Error as exc:  # a field over the csv module's limit, a NUL byte
         raise CapacityError(f"cannot read '{path}': {exc}", field="runs") from None
     if not rows:
