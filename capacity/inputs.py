@@ -195,6 +195,12 @@ class ScenarioOptions(BaseModel):
             raise ValueError("gpus: give either --nodes or --gpus, not both")
         if self.model and self.params:
             raise ValueError("params: give either --model or --params, not both")
+        if self.mfu is not None and (self.measured_step_time or self.measured_steps):
+            # --mfu bypasses the step-time model that a measurement re-anchors: one is ignored
+            raise ValueError(
+                "mfu: give either --mfu or a measurement (--measured-step-time, "
+                "--measured-steps), not both"
+            )
         choices = (
             ("precision", self.precision, PRECISIONS),
             ("recompute", self.recompute, RECOMPUTE_CHOICES),

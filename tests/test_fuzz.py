@@ -130,8 +130,12 @@ TOKENS = [b"0", b"-1", b"inf", b"nan", b"1e400", b'"x"', b"[]", b"99999999999999
 
 @st.composite
 def corrupted(draw: st.DrawFn, original: bytes) -> bytes:
-    """The file with one number replaced, bytes flipped, or the tail cut off."""
-    how = draw(st.sampled_from(["number", "number", "number", "flip", "cut", "junk"]))
+    """The file with one number replaced, bytes flipped, the tail cut off or a line twice."""
+    how = draw(st.sampled_from(["number", "number", "number", "flip", "cut", "junk", "dup"]))
+    if how == "dup":  # a line twice: a duplicate key, column or row
+        lines = original.splitlines(keepends=True)
+        i = draw(st.integers(min_value=0, max_value=len(lines) - 1))
+        return b"".join([*lines[: i + 1], lines[i], *lines[i + 1 :]])
     if how == "number":
         spans = [m.span() for m in NUMBER.finditer(original)]
         start, end = draw(st.sampled_from(spans))

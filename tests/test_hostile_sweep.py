@@ -377,3 +377,8 @@ def test_duplicate_keys_and_columns_are_refused(tmp_path):
     (tmp_path / "ms.csv").write_text("tp,pp,dp,tp,micro_batch_seqs,step_time_s\n1,1,64,2,2,9\n")
     args = ("estimate", "--params", "1B", "--nodes", "16", "--measured-steps")
     assert "twice" in one_line_error(*args, str(tmp_path / "ms.csv"), field="measured-steps")
+
+
+def test_mfu_and_a_measured_step_are_exclusive():
+    # --mfu silently won over --measured-step-time
+    one_line_error("estimate", *JOB, "--mfu", "0.5", "--measured-step-time", "10", field="mfu")
