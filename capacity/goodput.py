@@ -195,14 +195,21 @@ def _no_progress(
     """Refuse a run that cannot make progress, naming its largest waste (the real cause)."""
     worst = max(chain, ckpt, fail)
     hours = SECONDS_PER_HOUR
+    # a slow checkpoint at the default bandwidth means too few nodes write the model state
+    default_bw = inp.checkpoint_gbyte_per_s_per_node == CHECKPOINT_GBYTE_PER_S_PER_NODE.value
+    ckpt_field, ckpt_fix = (
+        ("gpus", "; give more nodes (or --checkpoint-gbps)")
+        if default_bw
+        else ("checkpoint-gbps", "")
+    )
     if worst == chain and inp.job_wall_limit_h is not None:
         job = f"a job of {inp.job_wall_limit_h:.3g} h"
         if delta_s >= restart_s:
             raise CapacityError(
                 f"a checkpoint takes {delta_s / hours:.2g} h at "
                 f"{inp.checkpoint_gbyte_per_s_per_node:g} GB/s per node, as long as {job}: "
-                "no job makes progress",
-                field="checkpoint-gbps",
+                f"no job makes progress{ckpt_fix}",
+                field=ckpt_field,
             )
         # the restart fills the job: the option that differs from its default is the cause
         field = "job-hours" if inp.restart_min == RESTART_MINUTES.value else "restart-min"
@@ -216,8 +223,8 @@ def _no_progress(
             f"a checkpoint takes {delta_s / SECONDS_PER_HOUR:.2g} h at "
             f"{inp.checkpoint_gbyte_per_s_per_node:g} GB/s per node, longer than the "
             f"{mtbf_s / SECONDS_PER_HOUR:.2g} h between failures of {n_gpus:,} GPUs: the run "
-            "cannot make progress",
-            field="checkpoint-gbps",
+            f"cannot make progress{ckpt_fix}",
+            field=ckpt_field,
         )
     raise CapacityError(
         f"with {n_gpus:,} GPUs at {inp.failure_rate_per_gpu_h:g} failures per GPU-hour a "

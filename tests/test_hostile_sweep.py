@@ -382,3 +382,11 @@ def test_duplicate_keys_and_columns_are_refused(tmp_path):
 def test_mfu_and_a_measured_step_are_exclusive():
     # --mfu silently won over --measured-step-time
     one_line_error("estimate", *JOB, "--mfu", "0.5", "--measured-step-time", "10", field="mfu")
+
+
+def test_a_huge_model_on_few_nodes_names_the_job_size():
+    # said "checkpoint-gbps" though the user gave none: too few nodes write 100T parameters
+    line = one_line_error(
+        "plan", "--params", "100T", "--tokens", "1T", "--nodes", "2", field="gpus"
+    )
+    assert "more nodes" in line
