@@ -317,7 +317,10 @@ def _data_parallel(
     h_link = _link(np.zeros(len(tp), dtype=bool), hw)
     r_link = _link(replicas > 1, hw)
     stage = {k: z == k for k in (0, 1, 2, 3, HSDP)}
-    for params, group, sh in ((dense, n_dp, shards), (expert, n_dp / ep, shards / ep)):
+    passes = [(dense, n_dp, shards)]
+    if np.any(expert > 0):  # a dense model has no expert collective (nor its latency)
+        passes.append((expert, n_dp / ep, shards / ep))
+    for params, group, sh in passes:
         sh = np.maximum(sh, 1.0)
         ar = coll.all_reduce(params * g_b, group, link)
         rs = coll.reduce_scatter(params * g_b, group, link)
