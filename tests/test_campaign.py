@@ -110,15 +110,22 @@ count = 4
     assert plan.systems[0].subtotal == pytest.approx(plan.runs[0].units + ev.units)
 
 
-def test_warnings_for_partition_allocation_and_period(catalog, tmp_path):
+def test_warnings_for_partition_and_allocation(catalog, tmp_path):
     text = BASE.replace("dataset_tb = 5", "dataset_tb = 5\nallocation = 1000")
-    text = text.replace("nodes = 64", "nodes = 512").replace("quarters = [1, 2]", "quarters = [5]")
+    text = text.replace("nodes = 64", "nodes = 512")
     _c, plan = load_plan(write(tmp_path, text), catalog)
     codes = {w.code for w in plan.warnings}
-    assert {"partition", "allocation", "period"} <= codes
+    assert {"partition", "allocation"} <= codes
     assert not plan.runs[0].feasible
     joined = " ".join(str(w) for w in plan.warnings)
-    assert "256-node limit" in joined and "Q5" in joined and "allocation" in joined
+    assert "256-node limit" in joined and "allocation" in joined
+
+
+def test_quarter_outside_the_period_is_refused(catalog, tmp_path):
+    # a warning before, while the request counted its hours in the total and in no quarter
+    text = BASE.replace("quarters = [1, 2]", "quarters = [5]")
+    with pytest.raises(CampaignError, match="Q5 lie outside the 12-month period"):
+        load_plan(write(tmp_path, text), catalog)
 
 
 def test_run_longer_than_its_quarters_is_flagged(catalog, tmp_path):

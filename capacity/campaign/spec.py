@@ -294,6 +294,15 @@ class Campaign(_Frozen):
             if r.name in names:
                 raise CampaignError(f"duplicate run name '{r.name}'", entry=where, field="name")
             names.add(r.name)
+            n_q = -(-self.campaign.months // MONTHS_PER_QUARTER)
+            outside = [q for q in r.quarters or () if q > n_q]
+            if outside:  # the request would count their hours in the total, in no quarter
+                raise CampaignError(
+                    f"quarter(s) {', '.join(f'Q{q}' for q in outside)} lie outside the "
+                    f"{self.campaign.months}-month period (Q1-Q{n_q})",
+                    entry=where,
+                    field="quarters",
+                )
             for other in r.sites or {}:
                 if other not in seen:
                     raise CampaignError(
