@@ -390,3 +390,8 @@ def test_a_huge_model_on_few_nodes_names_the_job_size():
         "plan", "--params", "100T", "--tokens", "1T", "--nodes", "2", field="gpus"
     )
     assert "more nodes" in line
+
+
+def test_an_empty_output_path_says_so():
+    # click said "file '' is a directory"
+    assert "is empty" in one_line_error("report", *JOB, "-o", "")

@@ -29,7 +29,7 @@ def _problem(exc: OSError) -> str:
     text = exc.strerror or str(exc)
     if exc.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"{text} (the disk is full)"
-    if exc.errno == errno.EROFS:
+    if exc.errno == errno.EROFS and "read-only" not in text.lower():
         return f"{text} (read-only file system)"
     return text
 

@@ -173,6 +173,8 @@ def one_line(text: str, limit: int = 500) -> str:
 
 def _usage_hint(exc: UsageError) -> str:
     msg = exc.format_message()
+    if "file '' is a directory" in msg:  # click's words for an empty path (`-o ''`)
+        return msg.split(":", 1)[0] + ": is empty: give a file name"
     if "unexpected extra argument" in msg:
         return (
             f"{msg}; a value with spaces needs quotes, e.g. --budget '500k gpu-hours' "
