@@ -195,6 +195,11 @@ class ScenarioOptions(BaseModel):
             raise ValueError("gpus: give either --nodes or --gpus, not both")
         if self.model and self.params:
             raise ValueError("params: give either --model or --params, not both")
+        if self.partition is not None and self.cluster is not None and "/" in self.cluster:
+            raise ValueError(
+                f"partition: '{self.cluster}' already names a partition; give it either there "
+                "or with --partition, not both"
+            )
         if self.mfu is not None and (self.measured_step_time or self.measured_steps):
             # --mfu bypasses the step-time model that a measurement re-anchors: one is ignored
             raise ValueError(

@@ -395,3 +395,11 @@ def test_a_huge_model_on_few_nodes_names_the_job_size():
 def test_an_empty_output_path_says_so():
     # click said "file '' is a directory"
     assert "is empty" in one_line_error("report", *JOB, "-o", "")
+
+
+@pytest.mark.parametrize(
+    "command", [["estimate", "--params", "1B"], ["optimal", "--budget", "1e21 flops"]]
+)
+def test_partition_given_twice(command):
+    # said "unknown cluster 'jean-zay/h100'"
+    one_line_error(*command, "--cluster", "jean-zay/h100", "--partition", "a100", field="partition")

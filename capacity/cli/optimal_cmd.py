@@ -121,6 +121,12 @@ def optimal(
         else None
     )
     cat = get_catalog(catalog)
+    if cluster is not None and "/" in cluster and opts.partition is not None:
+        raise CapacityError(
+            f"'{cluster}' already names a partition; give it either there or with "
+            "--partition, not both",
+            field="partition",
+        )
     opts = opts.model_copy(update={"cluster": cluster})
     if opts.cluster is None and (opts.nodes or opts.gpus):
         raise CapacityError("--nodes/--gpus need --cluster", field="cluster")
