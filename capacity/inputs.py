@@ -230,6 +230,9 @@ class ScenarioOptions(BaseModel):
                 raise ValueError(f"{name}: give the systems and their nodes in --sites instead")
         if self.days is not None:
             raise ValueError("days: deadline sizing is not available with --sites")
+        for name in ("measured_step_time", "measured_steps"):
+            if getattr(self, name) is not None:  # it re-anchors one system; it was ignored
+                raise ValueError(f"{name}: a measurement is not available with --sites")
         if self.inner_steps is not None and self.sync == "ddp":
             raise ValueError("inner_steps: ddp syncs every step; --inner-steps needs diloco")
 

@@ -403,3 +403,12 @@ def test_an_empty_output_path_says_so():
 def test_partition_given_twice(command):
     # said "unknown cluster 'jean-zay/h100'"
     one_line_error(*command, "--cluster", "jean-zay/h100", "--partition", "a100", field="partition")
+
+
+def test_a_measurement_with_sites_is_refused():
+    # --measured-step-time was silently ignored by the multi-site plan
+    one_line_error(
+        "estimate", "--params", "7B", "--tokens", "100B", "--sites",
+        "leonardo-booster:64,marenostrum5/acc:64", "--measured-step-time", "5",
+        field="measured-step-time",
+    )  # fmt: skip
