@@ -145,8 +145,9 @@ def test_validation_targets_that_hold(result):
     a100 = loso["accelerator nvidia-a100"]["throughput"]
     assert a100["within_20"] == 1.0
     assert a100["median_abs_error"] < a100["naive_median_abs_error"]
-    # 78 % held out (target 85 %, README says why): JUPITER and four one-source misses
-    assert thr["within_20"] >= 0.75
+    # 83 % held out (34 of 41; target 85 %, README says why): JUPITER and three one-source
+    # misses; 0.80 leaves one row of slack (it was 78 % before the cross entropy's traffic)
+    assert thr["within_20"] >= 0.80
     assert thr["median_abs_error"] <= s["loso_targets"]["throughput_median_abs_error"]
     assert s["loso_meets"]["throughput_median"]
     # bands: 75-90 % coverage held out (too narrow and too wide both fail), finite widths;

@@ -80,9 +80,14 @@ GATHER_SCATTER_NVLINK = Constant(
     "times the buffer's (n-1)/n share: a pair takes 3.0 / 2.0",
 )
 CROSS_ENTROPY_PASSES = Constant(
-    3,
-    "fp32 logit reads/writes",
-    "Megatron-LM vocab-parallel cross entropy: write logits, read for softmax, write grads",
+    13,
+    "fp32 logit reads/writes (4 bytes each) per step of one micro-batch",
+    "Megatron-LM's unfused vocab-parallel cross entropy (the default; megatron/core/"
+    "tensor_parallel/cross_entropy.py), one kernel per line: forward, bf16 logits cast to fp32 "
+    "(read 2 B, write 4 B), max (read 4), subtract the max in place (read, write), exp in "
+    "place (read, write), sum (read), divide in place (read, write): 38 B; backward, scale "
+    "by the output gradient in place (read, write) and the cast back to bf16 (read 4, "
+    "write 2): 14 B; 52 B = 13 x 4 B per logit",
 )
 _TILE_SOURCE = (
     "NVIDIA Matrix Multiplication Background User's Guide (DU-09799-001, 2023) Sec. 2.3 and "
