@@ -137,8 +137,10 @@ def _balance(base: Scenario, sites: tuple[SiteRequest, ...], tokens: float, batc
     even_steps = [_step_s(e) for e in even_est]
     shares, bal_est, steps = even, even_est, even_steps
     for _ in range(BALANCE_ROUNDS):
-        # tokens per second of each site at its share; give each the share it can keep up with
-        rates = [f / t for f, t in zip(shares, steps, strict=True)]
+        # tokens per second of each site at the batch it runs (the estimate rounds a share's
+        # batch to whole sequences per rank, so share / step mixed two batches); give each
+        # the share it can keep up with
+        rates = [e.throughput.tokens_per_s for e in bal_est]
         nxt = [r / sum(rates) for r in rates]
         if max(abs(a - b) for a, b in zip(nxt, shares, strict=True)) < BALANCE_TOLERANCE:
             break
