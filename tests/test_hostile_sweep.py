@@ -103,6 +103,7 @@ CAMPAIGN = (ROOT / "examples/campaigns/leonardo-7b-eurohpc-ai.toml").read_text()
         ("checkpoints_kept = 2", "checkpoints_kept = 1000000000000", "checkpoints_kept"),
         ("dataset_tb = 12", "dataset_tb = 1e30", "dataset_tb"),
         ("nodes = [16, 32, 64, 128, 256]", "nodes = [" + "16," * 5000 + "]", "nodes"),
+        ("quarters = [2, 3]", "quarters = [2, 3]\nwan_gbps = 5.0", "wan_gbps"),  # ignored
     ],
 )
 def test_campaign_bounds(tmp_path, old, new, field):

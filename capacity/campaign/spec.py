@@ -239,6 +239,9 @@ class CampaignRun(_Frozen):
     @model_validator(mode="after")
     def _multisite(self) -> CampaignRun:
         if self.sites is None:
+            given = [k for k in ("sync", "inner_steps", "wan_gbps") if k in self.model_fields_set]
+            if given:  # they shape a run over several sites; on one system they did nothing
+                raise ValueError(f"{given[0]}: only for a run over several sites (give sites)")
             return self
         if self.tokens is None:
             raise ValueError("a multi-site run (sites) is a training run: give tokens")
