@@ -129,6 +129,18 @@ def test_stats_of_signed_errors():
     assert stats([])["n"] == 0
 
 
+def test_text_output_says_which_unseen_targets_fail(result):
+    """`capacity validate` prints band coverage and every leave-one-source-out target with
+    met / NOT met, as the README does, not only the in-fit targets."""
+    from capacity.cli.validate_view import render_validation
+
+    text = render_validation(result, "runs.csv")
+    assert "P10-P90 bands, held out" in text and "unseen-source targets" in text
+    unmet = [k for k, ok in result.summary["loso_meets"].items() if not ok]
+    assert text.count("NOT met") >= len(unmet)
+    assert "in-fit targets" in text
+
+
 @pytest.mark.validation
 def test_validation_targets_that_hold(result):
     """Issue 11's targets are leave-one-source-out over the corpus; the README's validation

@@ -27,6 +27,50 @@ def _stat(s: dict[str, Any]) -> str:
     )
 
 
+def _unseen_lines(s: dict[str, Any]) -> list[str]:
+    """Band coverage and issue 11's leave-one-source-out targets, each met or NOT met, so
+    the text says as plainly as the README what does not hold on unseen sources."""
+    bands, loso = s.get("bands"), s.get("loso")
+    if not s.get("heldout") or not bands or not loso:
+        return ["  unseen-source targets: not scored (no source was held out: --no-heldout)"]
+    t, meets = s["loso_targets"], s["loso_meets"]
+    thr, hrs = loso["all"]["throughput"], loso["all"]["hours"]
+
+    def verdict(key: str) -> str:
+        return "met" if meets.get(key) else "NOT met"
+
+    def band(b: dict[str, Any]) -> str:
+        if not b.get("n"):
+            return "none"
+        return f"{b['coverage']:.0%} of {b['n']} (median width {b['median_width']:.0%})"
+
+    out = [
+        f"  P10-P90 bands, held out: reported figure inside for throughput "
+        f"{band(bands['throughput'])}, hours {band(bands['hours'])}; target "
+        f"{t['coverage_low']:.0%}-{t['coverage_high']:.0%}: throughput "
+        f"{verdict('throughput_band_coverage')}, hours {verdict('hours_band_coverage')}"
+    ]
+    if thr["n"]:
+        out.append(
+            f"  unseen-source targets (leave-one-source-out): throughput median "
+            f"{thr['median_abs_error']:.1%} <= {t['throughput_median_abs_error']:.0%} "
+            f"{verdict('throughput_median')}; within ±20% {thr['within_20']:.0%} >= "
+            f"{t['throughput_share_within_20']:.0%} {verdict('throughput_within_20')}; worst "
+            f"{thr['worst_abs_error']:.0%} <= {t['throughput_worst_abs_error']:.0%} "
+            f"{verdict('throughput_worst')}"
+        )
+    if hrs["n"]:
+        naive = hrs.get("naive_median_abs_error")
+        out.append(
+            f"  {'':<47}hours median {hrs['median_abs_error']:.1%} <= "
+            f"{t['hours_median_abs_error']:.0%} {verdict('hours_median')}; <= "
+            f"{t['hours_median_vs_naive']:.1f}x the naive rule's "
+            + (f"{naive:.1%}" if naive is not None else "-")
+            + f" {verdict('hours_vs_naive')}"
+        )
+    return out
+
+
 def render_validation(
     val: Validation, source: str, cal: EfficiencyCalibration | None = None
 ) -> str:
@@ -118,9 +162,10 @@ def render_validation(
                 for x in low
             )
         )
+    out.extend(_unseen_lines(s))
     t = s["targets"]
     out.append(
-        f"  targets: throughput median <= {t['throughput_median_abs_error']:.0%}, worst <= "
+        f"  in-fit targets: throughput median <= {t['throughput_median_abs_error']:.0%}, worst <= "
         f"{t['throughput_worst_abs_error']:.0%}; hours median <= "
         f"{t['hours_median_abs_error']:.0%}: "
         f"{'met' if s['meets_targets']['with_layout'] else 'NOT met'} on runs with a published "

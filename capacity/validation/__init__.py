@@ -123,6 +123,7 @@ def validate(
     summary = summarize(rows)
     loso = loso_groups(rows)
     bands = coverage(rows)
+    summary["heldout"] = bool(held)  # False: the "held-out" figures are the fit's own
     summary["loso"] = loso
     summary["bands"] = bands
     summary["loso_targets"] = dict(LOSO_TARGETS)
