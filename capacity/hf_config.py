@@ -326,6 +326,7 @@ def _spec_from_hf_config(cfg: dict[str, Any], *, name: str) -> ModelSpec:
     except ValidationError as exc:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
         raise CapacityError(
-            f"config.json gives an invalid shape: {loc}: {err['msg']}", field="model"
+            f"config.json gives an invalid shape: {f'{loc}: ' if loc else ''}{msg}", field="model"
         ) from None

@@ -413,3 +413,12 @@ def test_a_measurement_with_sites_is_refused():
         "leonardo-booster:64,marenostrum5/acc:64", "--measured-step-time", "5",
         field="measured-step-time",
     )  # fmt: skip
+
+
+def test_config_json_shape_error_reads_cleanly(tmp_path):
+    import json
+
+    cfg = json.loads((ROOT / "tests/data/hf_configs/mixtral-8x7b.json").read_text())
+    (tmp_path / "config.json").write_text(json.dumps({**cfg, "num_experts_per_tok": 9}))
+    line = one_line_error("estimate", "--model", str(tmp_path / "config.json"), field="model")
+    assert "shape: moe_top_k cannot exceed" in line  # was "shape: : moe_top_k ..."
