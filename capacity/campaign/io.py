@@ -90,7 +90,8 @@ def _from_validation(exc: ValidationError, data: dict[str, Any], path: str) -> C
             msg = msg[len(field) + 2 :]
         value = err.get("input")
         if kind not in ("value_error",) and not isinstance(value, dict | list):
-            msg = f"{msg} (got {value!r})"
+            shown = repr(value) if isinstance(value, str) else str(value)  # a date, not its repr
+            msg = f"{msg} (got {shown})"
     return CampaignError(msg, entry=entry, field=field, path=path)
 
 
