@@ -325,7 +325,12 @@ def test_pdf_destination_checked_before_any_work(tmp_path):
 
 def test_proposal_folder_with_its_own_pdf_is_replaced(tmp_path):
     # a second run into a folder holding an earlier --pdf run's proposal.pdf was refused
-    camp = str(ROOT / "examples/campaigns/jean-zay-cloud-30b.toml")
+    camp = str(tmp_path / "c.toml")  # one fixed job: nothing to plan, the test stays fast
+    (tmp_path / "c.toml").write_text(
+        '[campaign]\nname = "t"\nstart = 2027-01-01\nmonths = 12\n\n[[systems]]\nid = "leo"\n'
+        'system = "leonardo-booster/booster"\n\n[[runs]]\nname = "e"\nkind = "evaluation"\n'
+        'system = "leo"\nhours_per_job = 1.0\nnodes = 1\n'
+    )
     out = tmp_path / "p"
     assert run_cli("proposal", camp, "-o", str(out)).returncode == 0
     (out / "proposal.pdf").write_bytes(b"%PDF-1.4 earlier run")
