@@ -179,10 +179,10 @@ def build_space(
     model_par = (tp or 1) * (pp or 1) * (cp or 1) * (dp or 1)
     total = n_gpus or implied
     if total is not None and total % model_par:
-        given = [n for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)) if v is not None]
+        fixed = [n for n, v in (("tp", tp), ("pp", pp), ("cp", cp), ("dp", dp)) if v is not None]
         raise CapacityError(
             f"TP x PP x CP x DP = {model_par} does not divide the {total} GPUs",
-            field=given[-1] if len(given) == 1 else "/".join(given),
+            field=fixed[-1] if len(fixed) == 1 else "/".join(fixed),
         )
     if tp is not None and tp > gpus_per_node and not tp_across_nodes:
         raise CapacityError(
