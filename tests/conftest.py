@@ -10,6 +10,24 @@ import pytest
 from capacity.catalog.loader import Catalog, load_catalog
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# A small valid scaling-law file (`capacity fit-law` output shape) for the --law tests.
+LAW_TOML = """id = "fit:t"
+name = "t"
+source = "test"
+as_of = "2026-12-01"
+E = 1.76
+A = 355.3
+B = 1189.1
+alpha = 0.333
+beta = 0.335
+n_runs = 20
+params_range = [1e8, 3e9]
+tokens_range = [1e9, 1.2e11]
+flops_range = [6e17, 2.2e21]
+loss_range = [2.23, 3.66]
+bootstrap = [[1.7, 350.0, 1200.0, 0.33, 0.34]]
+"""
 DATA = Path(__file__).resolve().parent / "data"
 
 

@@ -14,6 +14,7 @@ import re
 import shutil
 from pathlib import Path
 
+from conftest import LAW_TOML, ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -21,7 +22,6 @@ from typer.testing import CliRunner
 from capacity.catalog.loader import _load_cached
 from capacity.cli import app
 
-ROOT = Path(__file__).resolve().parent.parent
 HF = Path(__file__).resolve().parent / "data" / "hf_configs"
 FUZZ = settings(
     max_examples=25,
@@ -231,24 +231,7 @@ def test_corrupted_runs_csv(tmp_path_factory, data):
 
 
 LADDER = (ROOT / "examples/ablation_ladder.csv").read_bytes()
-LAW = b"""id = "fit:fuzz"
-name = "fuzz"
-source = "test"
-as_of = "2026-12-01"
-E = 1.76
-A = 355.3
-B = 1189.1
-alpha = 0.333
-beta = 0.335
-n_runs = 20
-params_range = [1e8, 3e9]
-tokens_range = [1e9, 1.2e11]
-flops_range = [6e17, 2.2e21]
-loss_range = [2.23, 3.66]
-interval_percentiles = [10.0, 90.0]
-seed_noise = 0.0024
-bootstrap = [[1.7, 350.0, 1200.0, 0.33, 0.34], [1.8, 360.0, 1180.0, 0.34, 0.33]]
-"""
+LAW = LAW_TOML.encode()
 
 
 @FILE_SETTINGS

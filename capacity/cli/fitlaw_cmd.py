@@ -56,22 +56,14 @@ MAX_LADDER_RUNS = 1_000
 
 def read_runs(path: Path, catalog: Catalog | None) -> RunData:
     """Read the runs CSV; one line naming the row and column on anything it cannot use."""
-    import csv
-
-    from capacity.catalog.files import read_text, unique_columns
+    from capacity.catalog.runs_io import read_csv_table
     from capacity.cli.common import resolve_model
     from capacity.errors import CapacityError
     from capacity.scaling.fit import run_data
     from capacity.units import parse_quantity
     from capacity.workload import param_counts
 
-    text = read_text(path, field="runs").removeprefix("\ufeff")  # regular, capped, UTF-8
-    try:
-        reader = csv.DictReader(ln for ln in text.splitlines() if not ln.startswith("#"))
-        unique_columns(reader.fieldnames, path, field="runs")
-        rows = list(reader)
-    except csv.Error as exc:  # a field over the csv module's limit, a NUL byte
-        raise CapacityError(f"cannot read '{path}': {exc}", field="runs") from None
+    rows = read_csv_table(path, "runs", skip_comments=True)[1]
     if not rows:
         raise CapacityError(f"'{path}' has no runs (a header and one row per run)", field="runs")
     if len(rows) > MAX_LADDER_RUNS:
