@@ -96,3 +96,15 @@ def test_cli_bad_input(args, field):
     res = run_cli("optimal", *args)
     assert res.returncode == 2, res.stdout
     assert field in res.stderr and "Traceback" not in res.stderr
+
+
+def test_optimum_that_cannot_run_here_says_so():
+    """A budget's optimum can outgrow the system (19B on one 80 GB GPU does not fit): the
+    output carries the estimate's verdict and its reason, not only a plausible MFU."""
+    args = ("optimal", "--budget", "50000 gpu-hours", "--cluster", "scaleway-h100-1-80g")
+    text = run_cli(*args).stdout
+    assert "NOT FEASIBLE: OOM" in text
+    doc = json.loads(run_cli(*args, "--json").stdout)
+    assert doc["feasible"] is False and any("OOM" in r for r in doc["reasons"])
+    ok = json.loads(run_cli("optimal", "--budget", "1e21 flops", "--json").stdout)
+    assert ok.get("feasible", True) is True

@@ -12,6 +12,7 @@ from capacity.inputs import MULTISITE_FIELDS, ScenarioOptions
 
 if TYPE_CHECKING:
     from capacity.budget_optimal import BudgetOptimum
+    from capacity.estimate import Estimate
     from capacity.scaling import OptimalAllocation
 
 HELP = """Compute-optimal model size N* and tokens D* for a budget, with the expected loss.
@@ -216,8 +217,18 @@ def to_json(res: BudgetOptimum) -> dict[str, object]:
             energy_mwh=est.run.energy_mwh,
             co2_t=est.run.co2_t,
             mfu=est.throughput.mfu,
+            feasible=est.feasible,
+            verdict=est.verdict,
+            reasons=[r.message for r in est.reasons if r.blocking],
         )
     return doc
+
+
+def _verdict_text(est: Estimate) -> str:
+    """The estimate's verdict, with why when the chosen size cannot run here (a budget's
+    optimum can outgrow the system: a 19B model on one 80 GB GPU does not fit)."""
+    why = [r.message for r in est.reasons if r.blocking]
+    return est.verdict + (": " + "; ".join(why) if why else "")
 
 
 def size_label(a: OptimalAllocation) -> str:
@@ -303,6 +314,7 @@ def render_optimal(res: BudgetOptimum) -> str:
         rows += [
             ("system", f"{est.scenario.system.name} [{est.scenario.system.id}]"),
             ("job", f"{est.n_gpus:,} GPUs, MFU {est.throughput.mfu:.1%}"),
+            ("verdict", _verdict_text(est)),
             (
                 "wall-clock",
                 span(est.wall_clock_days, est.intervals.get("wall_clock_days")) + " days",
