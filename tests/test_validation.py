@@ -399,3 +399,14 @@ def test_estimate_band_follows_what_the_user_gave(catalog):
     assert "framework" not in plain.explanation
     assert (named.ratio_p10, named.ratio_p90) != (plain.ratio_p10, plain.ratio_p90)
     assert planner == band_for(cal)
+
+
+def test_reported_tflops_above_the_peak_is_not_predicted(catalog):
+    """A row claiming more TFLOP/s per GPU than the accelerator's dense peak is a typo or
+    the wrong accelerator: listed as not predicted with that reason, never fitted."""
+    _, rows = read_runs_csv()
+    row = dict(next(r for r in rows if r["id"] == "megatron-ptdp-1.7b"))
+    row["reported_tflops_per_gpu"] = "5000"
+    val = validate(parse_runs([row], "runs.csv"), catalog, heldout=False)
+    reason = val.rows[0].skipped_reason or ""
+    assert "above" in reason and "peak" in reason

@@ -162,6 +162,15 @@ def prepare(run: PublishedRun, catalog: Catalog, cal: EfficiencyCalibration) -> 
         notes.append(f"no global batch published: {batch / 1e6:.1f}M tokens (DeepSeek rule)")
     acc = system.accelerator
     precision = run.precision or default_precision(acc)
+    peak = acc.peak_tflops(precision)
+    if run.reported_tflops_per_gpu is not None and peak and run.reported_tflops_per_gpu > peak:
+        # per GPU as the row counts GPUs (an MI250X row per GCD is read against the GCD)
+        raise CapacityError(
+            f"reported_tflops_per_gpu: {run.reported_tflops_per_gpu:g} TFLOP/s per GPU is above "
+            f"the {acc.name}'s dense {precision} peak of {peak:g}: check the figure, its "
+            "accelerator or its precision",
+            field="reported_tflops_per_gpu",
+        )
     req = PlanRequest(
         model=model,
         system=system,
