@@ -10,6 +10,7 @@ residual bands used for intervals.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import math
 from collections import Counter
 from collections.abc import Sequence
@@ -151,7 +152,9 @@ def calibrate(
     anchors = {
         f: ([p.run.id for p in rows if p.family == f], len(groups)) for f, groups in sources.items()
     }
-    fitted = fitting.apply_theta(
+    # the three stages share the fit; each adds what the previous one's validation derives
+    apply = functools.partial(
+        fitting.apply_theta,
         cal,
         theta,
         fit_ids=fit_ids,
@@ -160,33 +163,12 @@ def calibrate(
         default_from=broad,
         overhead=overhead,
     )
-    raw = validate(runs, catalog, fitted, heldout=False)
+    raw = validate(runs, catalog, apply(), heldout=False)
     planner_rows = [r for r in raw.rows if not r.gave_layout]
-    practical = practical_efficiency(planner_rows)
-    with_practical = fitting.apply_theta(
-        cal,
-        theta,
-        fit_ids=fit_ids,
-        today=today,
-        practical=(practical, planner_ids(planner_rows)),
-        framework_counts=counts,
-        default_from=broad,
-        family_anchors=anchors,
-        overhead=overhead,
-    )
-    val = validate(runs, catalog, with_practical)
-    bands = residual_bands(val.rows, today)
-    final = fitting.apply_theta(
-        cal,
-        theta,
-        fit_ids=fit_ids,
-        today=today,
-        residuals=bands,
-        practical=(practical, planner_ids(planner_rows)),
-        framework_counts=counts,
-        default_from=broad,
-        family_anchors=anchors,
-        overhead=overhead,
+    practical = (practical_efficiency(planner_rows), planner_ids(planner_rows))
+    val = validate(runs, catalog, apply(practical=practical, family_anchors=anchors))
+    final = apply(
+        practical=practical, family_anchors=anchors, residuals=residual_bands(val.rows, today)
     )
     return final, val.model_copy(update={"calibration_id": final.id})
 
