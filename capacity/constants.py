@@ -100,3 +100,7 @@ HARDWARE_MAX_AGE_MONTHS = Constant(
     "capacity project rule (issue #14): a hardware figure (node count, network, power) not "
     "checked for three years is stale; partitions are extended or retired on that scale",
 )
+
+# No training run is planned beyond a century (also the ceiling of --days): a plan that
+# long comes from a wrong input (the tokens, the GPU count, --mfu), not from a schedule.
+MAX_RUN_DAYS = 36_525

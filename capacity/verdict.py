@@ -15,17 +15,13 @@ from pydantic import BaseModel, ConfigDict
 from capacity.budget import Budget
 from capacity.catalog.freshness import rates_stale, record_stale, sources_stale
 from capacity.catalog.schemas import ExchangeRates
-from capacity.constants import DEFAULT_PUE, MEMORY_HEADROOM_FRACTION
+from capacity.constants import DEFAULT_PUE, MAX_RUN_DAYS, MEMORY_HEADROOM_FRACTION
 from capacity.cost import RunCost, convert
 from capacity.layout import Layout
 from capacity.memory import MemoryBreakdown
 from capacity.system import System
 from capacity.throughput import Throughput
 from capacity.units import HOURS_PER_DAY
-
-# No training run is planned beyond a century (also the ceiling of --days): a plan that
-# long comes from a wrong input (the tokens, the GPU count, --mfu), not from a schedule.
-MAX_RUN_DAYS = 36_525
 
 
 class Reason(BaseModel):

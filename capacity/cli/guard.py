@@ -25,6 +25,7 @@ from typer._click.exceptions import ClickException, NoArgsIsHelpError, UsageErro
 from typer.core import TyperArgument, TyperGroup
 from typer.exceptions import Abort, Exit
 
+from capacity.constants import MAX_RUN_DAYS
 from capacity.errors import CapacityError
 from capacity.units import shown
 
@@ -61,7 +62,6 @@ def _num(value: float) -> str:
 # search bounded. Finer checks (against the partition, the model) come after.
 MIN_MFU = 1e-3
 MIN_DAYS = 1 / (24 * 60)  # one minute
-MAX_RUN_DAYS = 36_525  # a century, as capacity.verdict.MAX_RUN_DAYS (not imported: startup)
 _WHOLE = Range(1, 10**6, why="a parallel degree or count")
 OPTION_RANGES: dict[str, Range] = {
     "mfu": Range(MIN_MFU, 1, why="a fraction of the peak; no training run stays below 0.1 % of it"),
